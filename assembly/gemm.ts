@@ -1,0 +1,177 @@
+// Matrix products over row-major f32 matrices the host laid out (BLAS conventions:
+// pointers are byte addresses, leading dimensions count elements).
+//
+//   gemm_nn: C[M,N] (+)= A[M,K]   · B[K,N]
+//   gemm_tn: C[M,N] (+)= A[K,M]ᵀ  · B[K,N]     (weight gradients: activationsᵀ · upstream)
+//   gemm_nt: C[M,N] (+)= A[M,K]   · B[N,K]ᵀ    (x · Wᵀ with W stored [out, in] as in PyTorch)
+//
+// `accumulate` adds into C instead of overwriting it, so backward can sum several
+// contributions into one gradient buffer without a separate add pass.
+//
+// NN and TN share one register-blocked kernel (4 rows x 8 columns = 8 f32x4 accumulators,
+// the most V8 keeps in registers, see WASM_NOTES.md) that only differs in how A(i, k)
+// is addressed; NT is a dot-product kernel (2 rows of A x 4 rows of B) vectorised along K.
+// K is cut into blocks of KC so a block of B stays in cache while all rows of A pass over it.
+
+const KC: i32 = 256;
+
+@inline function ld(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
+}
+
+@inline function st(p: usize, i: i32, x: f32): void {
+  store<f32>(p + (<usize>i << 2), x);
+}
+
+@inline function ldv(p: usize, i: i32): v128 {
+  return v128.load(p + (<usize>i << 2));
+}
+
+@inline function stv(p: usize, i: i32, x: v128): void {
+  v128.store(p + (<usize>i << 2), x);
+}
+
+/** C (+)= A · B with A[M,K] (row stride lda). */
+export function gemm_nn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                        c: usize, ldc: i32, accumulate: bool): void {
+  gemm_strided_a(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate);
+}
+
+/** C (+)= Aᵀ · B with A stored [K,M] (row stride lda). */
+export function gemm_tn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                        c: usize, ldc: i32, accumulate: bool): void {
+  gemm_strided_a(m, n, k, a, 1, lda, b, ldb, c, ldc, accumulate);
+}
+
+// C[i, j] (+)= sum_k A(i, k) · B[k, j], A(i, k) = a[i*ais + k*aks].
+function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
+                        b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool): void {
+  if (!accumulate) zero_matrix(c, m, n, ldc);
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = min(KC, k - k0);
+    const ak = a + (<usize>(k0 * aks) << 2);
+    const bk = b + (<usize>(k0 * ldb) << 2);
+    let i = 0;
+    for (; i + 4 <= m; i += 4) {
+      let j = 0;
+      for (; j + 8 <= n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), ldc);
+      for (; j < n; j++) {
+        for (let r = 0; r < 4; r++) {
+          st(c, (i + r) * ldc + j, ld(c, (i + r) * ldc + j) + dot_strided(kc, ak + (<usize>((i + r) * ais) << 2), aks, bk + (<usize>j << 2), ldb));
+        }
+      }
+    }
+    for (; i < m; i++) row_times_matrix(kc, n, ak + (<usize>(i * ais) << 2), aks, bk, ldb, c + (<usize>(i * ldc) << 2));
+  }
+}
+
+// The 4x8 micro-kernel: C[0..4, 0..8] += sum_k A(r, k) B[k, 0..8].
+@inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
+  let c00 = ldv(c, 0), c01 = ldv(c, 4);
+  let c10 = ldv(c, ldc), c11 = ldv(c, ldc + 4);
+  let c20 = ldv(c, 2 * ldc), c21 = ldv(c, 2 * ldc + 4);
+  let c30 = ldv(c, 3 * ldc), c31 = ldv(c, 3 * ldc + 4);
+  for (let kk = 0; kk < kc; kk++) {
+    const b0 = ldv(b, kk * ldb), b1 = ldv(b, kk * ldb + 4);
+    const ak = kk * aks;
+    const a0 = f32x4.splat(ld(a, ak)), a1 = f32x4.splat(ld(a, ak + ais));
+    const a2 = f32x4.splat(ld(a, ak + 2 * ais)), a3 = f32x4.splat(ld(a, ak + 3 * ais));
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+  }
+  stv(c, 0, c00); stv(c, 4, c01);
+  stv(c, ldc, c10); stv(c, ldc + 4, c11);
+  stv(c, 2 * ldc, c20); stv(c, 2 * ldc + 4, c21);
+  stv(c, 3 * ldc, c30); stv(c, 3 * ldc + 4, c31);
+}
+
+// One row of C: c[0..n] += sum_k A(k) B[k, 0..n] (row tail of the blocked loop).
+function row_times_matrix(kc: i32, n: i32, a: usize, aks: i32, b: usize, ldb: i32, c: usize): void {
+  for (let kk = 0; kk < kc; kk++) {
+    const s = ld(a, kk * aks);
+    const sv = f32x4.splat(s);
+    const brow = b + (<usize>(kk * ldb) << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) stv(c, j, f32x4.add(ldv(c, j), f32x4.mul(sv, ldv(brow, j))));
+    for (; j < n; j++) st(c, j, ld(c, j) + s * ld(brow, j));
+  }
+}
+
+// sum_k A(k) B[k, 0] for a column tail.
+function dot_strided(kc: i32, a: usize, aks: i32, b: usize, ldb: i32): f32 {
+  let s: f32 = 0;
+  for (let kk = 0; kk < kc; kk++) s += ld(a, kk * aks) * ld(b, kk * ldb);
+  return s;
+}
+
+/** C (+)= A · Bᵀ with A[M,K], B[N,K]. */
+export function gemm_nt(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                        c: usize, ldc: i32, accumulate: bool): void {
+  let i = 0;
+  for (; i + 2 <= m; i += 2) {
+    const a0 = a + (<usize>(i * lda) << 2), a1 = a0 + (<usize>lda << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = b + (<usize>(j * ldb) << 2);
+      dots_2x4(k, a0, a1, b0, ldb, c + (<usize>(i * ldc + j) << 2), ldc, accumulate);
+    }
+    for (; j < n; j++) {
+      const bj = b + (<usize>(j * ldb) << 2);
+      put(c, i * ldc + j, dot(k, a0, bj), accumulate);
+      put(c, (i + 1) * ldc + j, dot(k, a1, bj), accumulate);
+    }
+  }
+  for (; i < m; i++) {
+    const ai = a + (<usize>(i * lda) << 2);
+    for (let j = 0; j < n; j++) put(c, i * ldc + j, dot(k, ai, b + (<usize>(j * ldb) << 2)), accumulate);
+  }
+}
+
+@inline function put(c: usize, idx: i32, x: f32, accumulate: bool): void {
+  st(c, idx, accumulate ? ld(c, idx) + x : x);
+}
+
+// Eight dot products at once: rows a0, a1 of A against four consecutive rows of B.
+@inline function dots_2x4(k: i32, a0: usize, a1: usize, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool): void {
+  const b1 = b + (<usize>ldb << 2), b2 = b1 + (<usize>ldb << 2), b3 = b2 + (<usize>ldb << 2);
+  let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+  let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+  let kk = 0;
+  for (; kk + 4 <= k; kk += 4) {
+    const x0 = ldv(a0, kk), x1 = ldv(a1, kk);
+    const y0 = ldv(b, kk), y1 = ldv(b1, kk), y2 = ldv(b2, kk), y3 = ldv(b3, kk);
+    s00 = f32x4.add(s00, f32x4.mul(x0, y0)); s01 = f32x4.add(s01, f32x4.mul(x0, y1));
+    s02 = f32x4.add(s02, f32x4.mul(x0, y2)); s03 = f32x4.add(s03, f32x4.mul(x0, y3));
+    s10 = f32x4.add(s10, f32x4.mul(x1, y0)); s11 = f32x4.add(s11, f32x4.mul(x1, y1));
+    s12 = f32x4.add(s12, f32x4.mul(x1, y2)); s13 = f32x4.add(s13, f32x4.mul(x1, y3));
+  }
+  let r00 = hsum(s00), r01 = hsum(s01), r02 = hsum(s02), r03 = hsum(s03);
+  let r10 = hsum(s10), r11 = hsum(s11), r12 = hsum(s12), r13 = hsum(s13);
+  for (; kk < k; kk++) {
+    const x0 = ld(a0, kk), x1 = ld(a1, kk);
+    r00 += x0 * ld(b, kk); r01 += x0 * ld(b1, kk); r02 += x0 * ld(b2, kk); r03 += x0 * ld(b3, kk);
+    r10 += x1 * ld(b, kk); r11 += x1 * ld(b1, kk); r12 += x1 * ld(b2, kk); r13 += x1 * ld(b3, kk);
+  }
+  put(c, 0, r00, accumulate); put(c, 1, r01, accumulate); put(c, 2, r02, accumulate); put(c, 3, r03, accumulate);
+  put(c, ldc, r10, accumulate); put(c, ldc + 1, r11, accumulate); put(c, ldc + 2, r12, accumulate); put(c, ldc + 3, r13, accumulate);
+}
+
+/** Dot product of two contiguous f32 vectors of length k (SIMD lanes, then lanes summed). */
+export function dot(k: i32, x: usize, y: usize): f32 {
+  let s = f32x4.splat(0);
+  let kk = 0;
+  for (; kk + 4 <= k; kk += 4) s = f32x4.add(s, f32x4.mul(ldv(x, kk), ldv(y, kk)));
+  let r = hsum(s);
+  for (; kk < k; kk++) r += ld(x, kk) * ld(y, kk);
+  return r;
+}
+
+@inline function hsum(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+function zero_matrix(c: usize, m: i32, n: i32, ldc: i32): void {
+  for (let i = 0; i < m; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>n << 2);
+}

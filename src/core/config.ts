@@ -1,0 +1,124 @@
+// A run's configuration: one flat block of defaults (the paper's setup), overridden key by
+// key. Keys are snake_case everywhere: here, in config.json, and on the command line
+// (--eval-every sets eval_every). The resolved config is saved beside every run.
+
+import { resolveTask } from "./tasks.js";
+
+export interface RunConfig {
+  // --- data ---
+  task: string;          // a task name (`grok tasks`) or an expression in a and b
+  p: number;             // prime modulus
+  frac: number;          // fraction r of all pairs used for training
+  seed: number;          // seeds the split and the initialisation
+  // --- training ---
+  steps: number;         // full-batch AdamW steps (at most, with until_grokked)
+  eval_every: number;    // metrics at step 0 and every eval_every steps
+  until_grokked: boolean;// stop a little after the test accuracy reaches GROK_ACC
+  lr: number;
+  weight_decay: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  // --- model ---
+  d_model: number;
+  n_heads: number;
+  d_head: number;
+  d_mlp: number;
+}
+
+export const DEFAULTS: Readonly<RunConfig> = {
+  task: "add",
+  p: 97,
+  frac: 0.3,
+  seed: 0,
+  steps: 30000,
+  eval_every: 100,
+  until_grokked: false,
+  lr: 1e-3,
+  weight_decay: 1.0,
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-8,
+  d_model: 128,
+  n_heads: 4,
+  d_head: 32,
+  d_mlp: 512,
+};
+
+/** The largest modulus: the full-batch activations of p^2 pairs must fit in WebAssembly memory. */
+export const MAX_P = 257;
+
+export class ConfigError extends Error {}
+
+export function isPrime(n: number): boolean {
+  if (!Number.isInteger(n) || n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}
+
+type Key = keyof RunConfig;
+const KEYS = Object.keys(DEFAULTS) as Key[];
+
+export function isConfigKey(key: string): key is Key {
+  return (KEYS as string[]).includes(key);
+}
+
+/**
+ * Applies string overrides (from the command line) to the defaults and validates the
+ * result. An unknown key or a value of the wrong kind is a ConfigError naming it.
+ */
+export function resolveConfig(overrides: Record<string, string | boolean>, base: RunConfig = DEFAULTS): RunConfig {
+  const cfg: RunConfig = { ...base };
+  for (const [key, raw] of Object.entries(overrides)) {
+    if (!isConfigKey(key)) throw new ConfigError(`unknown option --${key.replace(/_/g, "-")} (known: ${KEYS.map((k) => "--" + k.replace(/_/g, "-")).join(" ")})`);
+    (cfg as unknown as Record<string, unknown>)[key] = parseValue(key, raw);
+  }
+  validateConfig(cfg);
+  return cfg;
+}
+
+function parseValue(key: Key, raw: string | boolean): string | number | boolean {
+  const kind = typeof DEFAULTS[key];
+  if (kind === "boolean") {
+    if (raw === true || raw === "true" || raw === "1") return true;
+    if (raw === false || raw === "false" || raw === "0") return false;
+    throw new ConfigError(`--${flag(key)} takes no value or true/false, got '${raw}'`);
+  }
+  if (typeof raw !== "string") throw new ConfigError(`--${flag(key)} needs a value`);
+  if (kind === "number") {
+    const x = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(x)) throw new ConfigError(`--${flag(key)} must be a number, got '${raw}'`);
+    return x;
+  }
+  return raw;
+}
+
+const flag = (key: string): string => key.replace(/_/g, "-");
+
+function requireInteger(cfg: RunConfig, key: Key, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  const x = cfg[key] as number;
+  if (!Number.isInteger(x) || x < min || x > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
+    throw new ConfigError(`--${flag(key)} must be ${range}, got ${x}`);
+  }
+}
+
+/** Throws a ConfigError naming the first bad value and what is allowed. */
+export function validateConfig(cfg: RunConfig): void {
+  if (!Number.isInteger(cfg.p) || !isPrime(cfg.p) || cfg.p < 3 || cfg.p > MAX_P) {
+    const why = !Number.isInteger(cfg.p) ? "not an integer" : !isPrime(cfg.p) ? "not prime" : "out of range";
+    throw new ConfigError(`--p must be a prime between 3 and ${MAX_P}, got ${cfg.p} (${why})`);
+  }
+  if (!(cfg.frac > 0 && cfg.frac < 1)) throw new ConfigError(`--frac must be in (0, 1), got ${cfg.frac}`);
+  requireInteger(cfg, "seed", 0, 2 ** 32 - 1);
+  requireInteger(cfg, "steps", 1);
+  requireInteger(cfg, "eval_every", 1);
+  for (const key of ["d_model", "n_heads", "d_head", "d_mlp"] as const) requireInteger(cfg, key, 1, 4096);
+  if (!(cfg.lr > 0)) throw new ConfigError(`--lr must be > 0, got ${cfg.lr}`);
+  if (!(cfg.weight_decay >= 0)) throw new ConfigError(`--weight-decay must be >= 0, got ${cfg.weight_decay}`);
+  for (const key of ["beta1", "beta2"] as const) {
+    if (!(cfg[key] >= 0 && cfg[key] < 1)) throw new ConfigError(`--${key} must be in [0, 1), got ${cfg[key]}`);
+  }
+  if (!(cfg.eps > 0)) throw new ConfigError(`--eps must be > 0, got ${cfg.eps}`);
+  resolveTask(cfg.task);
+}

@@ -1,0 +1,92 @@
+// The thin typed binding to the WebAssembly core: instantiates the module over a memory the
+// host owns, hands out buffers in it (a bump allocator: everything is laid out once per run,
+// nothing is freed), and exposes the kernels with their pointer signatures.
+// Portable: it takes the module's bytes (or a compiled module) from the caller, so Node
+// reads them from a file and a browser fetches them.
+
+import { instantiate } from "@assemblyscript/loader";
+
+/** The exports of assembly/index.ts. Pointers are byte offsets into the shared memory. */
+export interface Kernels {
+  gemm_nn(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
+  gemm_nt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
+  gemm_tn(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
+  dot(k: number, x: number, y: number): number;
+  relu_forward(out: number, inp: number, n: number): void;
+  relu_backward(dinp: number, dout: number, inp: number, n: number): void;
+  cross_entropy(logits: number, labels: number, rows: number, n: number, dlogits: number): number;
+  count_correct(logits: number, labels: number, rows: number, n: number): number;
+  sum_squares(x: number, n: number): number;
+  adamw_step(w: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void;
+  fill_normal(out: number, bits: number, n: number, std: number): void;
+  model_forward(dims: number, weights: number, batch: number): void;
+  model_backward(dims: number, weights: number, grads: number, batch: number): void;
+  table_bytes(which: number): number;
+}
+
+const PAGE = 65536;
+/** The module's own static data lives below this address; host buffers start here. */
+const HEAP_START = PAGE;
+const ALIGN = 64;
+
+export class Engine {
+  private top = HEAP_START;
+
+  private constructor(readonly memory: WebAssembly.Memory, readonly k: Kernels) {}
+
+  /** Instantiates the core from its .wasm bytes or compiled module. */
+  static async create(wasm: BufferSource | WebAssembly.Module): Promise<Engine> {
+    const memory = new WebAssembly.Memory({ initial: 2 });
+    const { exports } = await instantiate<Record<string, unknown>>(wasm, { env: { memory } });
+    return new Engine(memory, exports as unknown as Kernels);
+  }
+
+  /** Reserves `bytes` bytes (64-byte aligned, zero-filled) and returns the pointer. */
+  alloc(bytes: number): number {
+    const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
+    const end = ptr + bytes;
+    const have = this.memory.buffer.byteLength;
+    if (end > have) {
+      const pages = Math.ceil((end - have) / PAGE);
+      try {
+        this.memory.grow(pages);
+      } catch {
+        throw new RangeError(`out of WebAssembly memory: need ${(end / 2 ** 20).toFixed(0)} MiB (a smaller p or frac needs less)`);
+      }
+    }
+    this.top = end;
+    return ptr;
+  }
+
+  allocF32(n: number): number {
+    return this.alloc(n * 4);
+  }
+
+  /** Bytes handed out so far. */
+  get bytesUsed(): number {
+    return this.top - HEAP_START;
+  }
+
+  // Views are made on each call: growing the memory detaches earlier ones.
+  f32(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
+
+  i32(ptr: number, n: number): Int32Array {
+    return new Int32Array(this.memory.buffer, ptr, n);
+  }
+
+  u32(ptr: number, n: number): Uint32Array {
+    return new Uint32Array(this.memory.buffer, ptr, n);
+  }
+
+  /** Writes a table of 32-bit fields (the @unmanaged classes of assembly/model.ts). */
+  table(fields: readonly number[], which: number): number {
+    const bytes = fields.length * 4;
+    const expected = this.k.table_bytes(which);
+    if (bytes !== expected) throw new Error(`the WebAssembly core expects a ${expected}-byte table ${which}, the host wrote ${bytes}: rebuild with \`npm run build\``);
+    const ptr = this.alloc(bytes);
+    this.u32(ptr, fields.length).set(fields);
+    return ptr;
+  }
+}
