@@ -3,7 +3,7 @@
 // first >= 0.99) and grokking (test accuracy first >= 0.99). No Node imports: the caller
 // gives the engine, a clock and callbacks (CLI, browser page, worker alike).
 
-import type { RunConfig } from "./config.js";
+import { ConfigError, type RunConfig } from "./config.js";
 import { buildDataset, type Dataset } from "./data.js";
 import type { Engine } from "./engine.js";
 import { initParams } from "./init.js";
@@ -63,7 +63,7 @@ export class Trainer {
     this.task = resolveTask(config.task);
     this.data = buildDataset(this.task, config.p, config.frac, config.seed);
     if (this.data.train.n === 0 || this.data.test.n === 0) {
-      throw new TrainingError(`--frac ${config.frac} leaves ${this.data.train.n} train and ${this.data.test.n} test pairs: both must be non-empty`);
+      throw new ConfigError(`task '${config.task}' at p=${config.p} with --frac ${config.frac} leaves ${this.data.train.n} train and ${this.data.test.n} test pairs: both must be non-empty`);
     }
     this.model = new Model(engine, dimsOf(config));
     initParams(this.model, config.seed);
@@ -136,16 +136,22 @@ export interface RunHooks {
   onStep?(step: number, loss: number, trainer: Trainer): void;
   /** Polled after every step; true stops the run early (Ctrl-C). */
   shouldStop?(): boolean;
+  /**
+   * Awaited after every step: lets the host's event loop run (signals, a page's UI).
+   * The host decides how often it really yields.
+   */
+  pause?(): Promise<void> | void;
 }
 
 /** Runs `trainer` to its end: evaluations on schedule, stop on steps, grokking or request. */
-export function runTraining(trainer: Trainer, hooks: RunHooks = {}): Summary {
+export async function runTraining(trainer: Trainer, hooks: RunHooks = {}): Promise<Summary> {
   let last = trainer.evaluate();
   hooks.onEval?.(last, trainer);
   let stopped: Summary["stopped"] | null = trainer.stopReason();
   while (stopped === null) {
     const loss = trainer.trainStep();
     hooks.onStep?.(trainer.step, loss, trainer);
+    await hooks.pause?.();
     const interrupted = hooks.shouldStop?.() ?? false;
     stopped = interrupted ? "interrupted" : trainer.stopReason();
     if (trainer.step % trainer.config.eval_every === 0 || stopped !== null) {

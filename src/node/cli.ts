@@ -1,0 +1,151 @@
+#!/usr/bin/env node
+// `grok`: the command line. Bad input -> one line naming the value and what is allowed,
+// exit code 2, and nothing written.
+
+import { join } from "node:path";
+import { ConfigError, DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../core/config.js";
+import { encodeCheckpoint } from "../core/checkpoint.js";
+import { SafetensorsError } from "../core/safetensors.js";
+import { TaskError, TASKS } from "../core/tasks.js";
+import { formatMetrics, runTraining, Trainer, TrainingError, type Summary } from "../core/train.js";
+import { parseArgs, UsageError } from "./args.js";
+import { LineLog, OutputError, prepareRunDir, writeFileAtomic } from "./files.js";
+import { Progress } from "./progress.js";
+import { loadEngine } from "./wasm.js";
+
+const HELP = `grok - grokking of modular arithmetic on a WebAssembly SIMD core
+
+Usage:
+  grok train [options]        train one model, write runs/<name>/
+  grok tasks                  list the built-in tasks
+  grok help                   this text
+
+Train options (defaults = the paper's setup):
+  --task NAME|EXPR     task name from \`grok tasks\`, or an expression in a and b,
+                       e.g. "a^2+a*b+b^2", "(a+b)^3", "a/b" (/ = modular inverse)  [${DEFAULTS.task}]
+  --p N                prime modulus, 3..${MAX_P}                               [${DEFAULTS.p}]
+  --frac R             fraction of all pairs used for training, in (0, 1)  [${DEFAULTS.frac}]
+  --seed N             seeds the train/test split and the initialisation   [${DEFAULTS.seed}]
+  --steps N            full-batch AdamW steps (the most, with --until-grokked) [${DEFAULTS.steps}]
+  --eval-every N       evaluate train and test sets every N steps          [${DEFAULTS.eval_every}]
+  --until-grokked      stop a little after test accuracy reaches 99%
+  --lr, --weight-decay, --beta1, --beta2, --eps           AdamW            [${DEFAULTS.lr}, ${DEFAULTS.weight_decay}, ${DEFAULTS.beta1}, ${DEFAULTS.beta2}, ${DEFAULTS.eps}]
+  --d-model, --n-heads, --d-head, --d-mlp                  model sizes      [${DEFAULTS.d_model}, ${DEFAULTS.n_heads}, ${DEFAULTS.d_head}, ${DEFAULTS.d_mlp}]
+  --out DIR            run folder                    [runs/<task>_p<p>_r<frac>_s<seed>]
+  --force              overwrite a run folder that already holds a run
+  --quiet              no progress output
+
+Writes DIR/config.json, metrics.jsonl (one line per evaluation), model.safetensors
+(PyTorch names and shapes) and summary.json.
+`;
+
+const SWITCHES = new Set(["until_grokked", "force", "quiet", "help"]);
+const CLI_ONLY = ["out", "force", "quiet", "help"];
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, SWITCHES);
+  if (args.flags.help || args.command === undefined || args.command === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  switch (args.command) {
+    case "tasks":
+      printTasks();
+      return 0;
+    case "train":
+      if (args.positional.length > 0) throw new UsageError(`grok train takes no positional arguments, got '${args.positional[0]}'`);
+      return train(args.flags);
+    default:
+      throw new UsageError(`unknown command '${args.command}' (commands: train, tasks, help)`);
+  }
+}
+
+function printTasks(): void {
+  const rows = TASKS.map((t) => [t.name, t.formula, t.op, t.group]);
+  const widths = [0, 1, 2].map((c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows) process.stdout.write(`${r[0]!.padEnd(widths[0]!)}  ${r[1]!.padEnd(widths[1]!)}  op '${r[2]}'  ${r[3]}\n`);
+  process.stdout.write(`\nAny other expression in a and b works too: --task "a^2+a*b+b^2" (integers, + - * / ^, parentheses).\n`);
+}
+
+function defaultOut(cfg: RunConfig): string {
+  const task = cfg.task.replace(/[^A-Za-z0-9+\-_.]/g, "_");
+  return join("runs", `${task}_p${cfg.p}_r${cfg.frac}_s${cfg.seed}`);
+}
+
+async function train(flags: Record<string, string | boolean>): Promise<number> {
+  const overrides = Object.fromEntries(Object.entries(flags).filter(([k]) => !CLI_ONLY.includes(k)));
+  const cfg = resolveConfig(overrides);
+  const out = typeof flags.out === "string" ? flags.out : defaultOut(cfg);
+  if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
+  // Everything that can reject the input runs before the run folder is touched.
+  const trainer = new Trainer(await loadEngine(), cfg);
+  prepareRunDir(out, flags.force === true);
+  const resolved = {
+    ...cfg,
+    task_formula: trainer.task.formula,
+    op_token: trainer.task.op,
+    d_vocab: trainer.model.dims.d_vocab,
+    n_train: trainer.data.train.n,
+    n_test: trainer.data.test.n,
+  };
+  writeFileAtomic(join(out, "config.json"), JSON.stringify(resolved, null, 2) + "\n");
+  const metrics = new LineLog(join(out, "metrics.jsonl"));
+  const progress = new Progress(cfg.steps, process.stderr, flags.quiet === true);
+  let interrupted = false;
+  const onSignal = (): void => { interrupted = true; };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  let lastYield = performance.now();
+  let memorized: number | null = null;
+  let grokked: number | null = null;
+
+  const summary: Summary = await runTraining(trainer, {
+    onStep: (step) => progress.onStep(step),
+    onEval: (m, t) => {
+      metrics.append(formatMetrics(m));
+      progress.onEval(m);
+      if (t.memorizedStep !== null && memorized === null) progress.note(`memorized at step ${(memorized = t.memorizedStep)} (train acc ${m.train_acc.toFixed(3)}, test acc ${m.test_acc.toFixed(3)})`);
+      if (t.grokkedStep !== null && grokked === null) progress.note(`grokked at step ${(grokked = t.grokkedStep)} (test acc ${m.test_acc.toFixed(3)})`);
+    },
+    shouldStop: () => interrupted,
+    // Let signals through about five times a second.
+    pause: () => {
+      const now = performance.now();
+      if (now - lastYield < 200) return;
+      lastYield = now;
+      return new Promise((resolve) => setImmediate(resolve));
+    },
+  });
+  progress.done();
+  process.off("SIGINT", onSignal);
+  process.off("SIGTERM", onSignal);
+
+  writeFileAtomic(join(out, "model.safetensors"), encodeCheckpoint(trainer.model, resolved));
+  writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
+  process.stdout.write(summaryLine(summary, out) + "\n");
+  return summary.stopped === "interrupted" ? 130 : 0;
+}
+
+function summaryLine(s: Summary, out: string): string {
+  const mem = s.memorized_step === null ? "never memorized" : `memorized at step ${s.memorized_step}`;
+  const grok = s.grokked_step === null ? "did not grok" : `grokked at step ${s.grokked_step}`;
+  const f = s.final;
+  return `${s.task} p=${s.p} r=${s.frac} seed=${s.seed}: ${mem}, ${grok}; ${s.steps} steps in ${s.wall_s.toFixed(1)} s ` +
+    `(${s.ms_per_step.toFixed(1)} ms/step), final train acc ${f.train_acc.toFixed(3)} test acc ${f.test_acc.toFixed(3)}` +
+    `${s.stopped === "interrupted" ? " (interrupted)" : ""} -> ${out}`;
+}
+
+const BAD_INPUT = [UsageError, ConfigError, TaskError, OutputError, SafetensorsError];
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (e: unknown) => {
+    const bad = BAD_INPUT.some((E) => e instanceof E);
+    if (bad || e instanceof TrainingError) {
+      process.stderr.write(`grok: error: ${(e as Error).message}\n`);
+      process.exitCode = bad ? 2 : 1;
+    } else {
+      throw e;
+    }
+  },
+);
