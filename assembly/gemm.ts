@@ -12,6 +12,9 @@
 // the most V8 keeps in registers, see WASM_NOTES.md) that only differs in how A(i, k)
 // is addressed; NT is a dot-product kernel (2 rows of A x 4 rows of B) vectorised along K.
 // K is cut into blocks of KC so a block of B stays in cache while all rows of A pass over it.
+// A column edge (N not a multiple of 8, e.g. d_vocab = 102) runs the same 4x8 tile and
+// stores only its valid columns: it reads up to 7 floats past a row of B or C, which the
+// host allows for by leaving slack after every buffer (src/core/engine.ts).
 
 const KC: i32 = 256;
 
@@ -54,19 +57,14 @@ function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
     let i = 0;
     for (; i + 4 <= m; i += 4) {
       let j = 0;
-      for (; j + 8 <= n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), ldc);
-      for (; j < n; j++) {
-        for (let r = 0; r < 4; r++) {
-          st(c, (i + r) * ldc + j, ld(c, (i + r) * ldc + j) + dot_strided(kc, ak + (<usize>((i + r) * ais) << 2), aks, bk + (<usize>j << 2), ldb));
-        }
-      }
+      for (; j < n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), ldc, min(8, n - j));
     }
     for (; i < m; i++) row_times_matrix(kc, n, ak + (<usize>(i * ais) << 2), aks, bk, ldb, c + (<usize>(i * ldc) << 2));
   }
 }
 
-// The 4x8 micro-kernel: C[0..4, 0..8] += sum_k A(r, k) B[k, 0..8].
-@inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
+// The 4x8 micro-kernel: C[0..4, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8.
+@inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32): void {
   let c00 = ldv(c, 0), c01 = ldv(c, 4);
   let c10 = ldv(c, ldc), c11 = ldv(c, ldc + 4);
   let c20 = ldv(c, 2 * ldc), c21 = ldv(c, 2 * ldc + 4);
@@ -81,10 +79,33 @@ function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
     c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
     c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
   }
-  stv(c, 0, c00); stv(c, 4, c01);
-  stv(c, ldc, c10); stv(c, ldc + 4, c11);
-  stv(c, 2 * ldc, c20); stv(c, 2 * ldc + 4, c21);
-  stv(c, 3 * ldc, c30); stv(c, 3 * ldc + 4, c31);
+  if (cols == 8) {
+    stv(c, 0, c00); stv(c, 4, c01);
+    stv(c, ldc, c10); stv(c, ldc + 4, c11);
+    stv(c, 2 * ldc, c20); stv(c, 2 * ldc + 4, c21);
+    stv(c, 3 * ldc, c30); stv(c, 3 * ldc + 4, c31);
+  } else {
+    store_cols(c, c00, c01, cols);
+    store_cols(c + (<usize>ldc << 2), c10, c11, cols);
+    store_cols(c + (<usize>(2 * ldc) << 2), c20, c21, cols);
+    store_cols(c + (<usize>(3 * ldc) << 2), c30, c31, cols);
+  }
+}
+
+// Stores the first `cols` (< 8) lanes of the 8-float row [lo, hi].
+function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
+  if (cols >= 4) {
+    stv(c, 0, lo);
+    store_lanes(c + 16, hi, cols - 4);
+  } else {
+    store_lanes(c, lo, cols);
+  }
+}
+
+@inline function store_lanes(c: usize, v: v128, count: i32): void {
+  if (count > 0) st(c, 0, f32x4.extract_lane(v, 0));
+  if (count > 1) st(c, 1, f32x4.extract_lane(v, 1));
+  if (count > 2) st(c, 2, f32x4.extract_lane(v, 2));
 }
 
 // One row of C: c[0..n] += sum_k A(k) B[k, 0..n] (row tail of the blocked loop).
@@ -97,13 +118,6 @@ function row_times_matrix(kc: i32, n: i32, a: usize, aks: i32, b: usize, ldb: i3
     for (; j + 4 <= n; j += 4) stv(c, j, f32x4.add(ldv(c, j), f32x4.mul(sv, ldv(brow, j))));
     for (; j < n; j++) st(c, j, ld(c, j) + s * ld(brow, j));
   }
-}
-
-// sum_k A(k) B[k, 0] for a column tail.
-function dot_strided(kc: i32, a: usize, aks: i32, b: usize, ldb: i32): f32 {
-  let s: f32 = 0;
-  for (let kk = 0; kk < kc; kk++) s += ld(a, kk * aks) * ld(b, kk * ldb);
-  return s;
 }
 
 /** C (+)= A · Bᵀ with A[M,K], B[N,K]. */

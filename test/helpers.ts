@@ -4,7 +4,9 @@
 import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
 import { Engine } from "../src/core/engine.js";
-import { Model } from "../src/core/model.js";
+import { Model, type Path } from "../src/core/model.js";
+import { FastPath } from "../src/core/fast.js";
+import { ReferencePath } from "../src/core/reference.js";
 import { PARAM_NAMES } from "../src/core/params.js";
 import type { Split } from "../src/core/data.js";
 import { readWasm, type Build } from "../src/node/wasm.js";
@@ -53,6 +55,12 @@ export function fixtureSplit(name: FixtureName, which: "train" | "test"): Split 
 export function newEngine(build: Build = "release"): Promise<Engine> {
   return Engine.create(readWasm(build));
 }
+
+/** Every way of computing loss and gradients: one shared suite runs against each. */
+export const PATHS: Record<string, (m: Model) => Path> = {
+  reference: (m) => new ReferencePath(m),
+  fast: (m) => new FastPath(m),
+};
 
 /** A model with the fixture's dims and initial weights. */
 export async function fixtureModel(name: FixtureName, build: Build = "release"): Promise<Model> {

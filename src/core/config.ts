@@ -20,6 +20,7 @@ export interface RunConfig {
   beta2: number;
   eps: number;
   // --- model ---
+  path: string;          // "fast" (per-token tables) or "reference" (the literal model): same mathematics
   d_model: number;
   n_heads: number;
   d_head: number;
@@ -39,6 +40,7 @@ export const DEFAULTS: Readonly<RunConfig> = {
   beta1: 0.9,
   beta2: 0.98,
   eps: 1e-8,
+  path: "fast",
   d_model: 128,
   n_heads: 4,
   d_head: 32,
@@ -49,6 +51,9 @@ export const DEFAULTS: Readonly<RunConfig> = {
 export const MAX_P = 257;
 
 export class ConfigError extends Error {}
+
+/** How loss and gradients are computed (src/core/fast.ts, src/core/reference.ts). */
+export const PATHS = ["fast", "reference"];
 
 export function isPrime(n: number): boolean {
   if (!Number.isInteger(n) || n < 2) return false;
@@ -120,5 +125,6 @@ export function validateConfig(cfg: RunConfig): void {
     if (!(cfg[key] >= 0 && cfg[key] < 1)) throw new ConfigError(`--${key} must be in [0, 1), got ${cfg[key]}`);
   }
   if (!(cfg.eps > 0)) throw new ConfigError(`--eps must be > 0, got ${cfg.eps}`);
+  if (!PATHS.includes(cfg.path)) throw new ConfigError(`--path must be one of ${PATHS.join(", ")}, got '${cfg.path}'`);
   resolveTask(cfg.task);
 }

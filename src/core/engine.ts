@@ -22,12 +22,19 @@ export interface Kernels {
   model_forward(dims: number, weights: number, batch: number): void;
   model_backward(dims: number, weights: number, grads: number, batch: number): void;
   table_bytes(which: number): number;
+  tables_forward(dims: number, weights: number, tables: number): void;
+  tables_backward(dims: number, weights: number, grads: number, tables: number): void;
+  batch_forward(dims: number, tables: number, batch: number): void;
+  batch_backward(dims: number, tables: number, batch: number): void;
+  fast_table_bytes(which: number): number;
 }
 
 const PAGE = 65536;
 /** The module's own static data lives below this address; host buffers start here. */
 const HEAP_START = PAGE;
 const ALIGN = 64;
+/** Bytes left free after every buffer: edge tiles of the GEMMs read (never write) up to 7 floats past a row. */
+const SLACK = 64;
 
 export class Engine {
   private top = HEAP_START;
@@ -44,7 +51,7 @@ export class Engine {
   /** Reserves `bytes` bytes (64-byte aligned, zero-filled) and returns the pointer. */
   alloc(bytes: number): number {
     const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
-    const end = ptr + bytes;
+    const end = ptr + bytes + SLACK;
     const have = this.memory.buffer.byteLength;
     if (end > have) {
       const pages = Math.ceil((end - have) / PAGE);
@@ -80,11 +87,13 @@ export class Engine {
     return new Uint32Array(this.memory.buffer, ptr, n);
   }
 
-  /** Writes a table of 32-bit fields (the @unmanaged classes of assembly/model.ts). */
-  table(fields: readonly number[], which: number): number {
+  /**
+   * Writes a table of 32-bit fields (one of the @unmanaged classes of assembly/) and checks
+   * its size against what the module reports for that class.
+   */
+  table(fields: readonly number[], expectedBytes: number): number {
     const bytes = fields.length * 4;
-    const expected = this.k.table_bytes(which);
-    if (bytes !== expected) throw new Error(`the WebAssembly core expects a ${expected}-byte table ${which}, the host wrote ${bytes}: rebuild with \`npm run build\``);
+    if (bytes !== expectedBytes) throw new Error(`the WebAssembly core expects a ${expectedBytes}-byte table, the host wrote ${bytes}: rebuild with \`npm run build\``);
     const ptr = this.alloc(bytes);
     this.u32(ptr, fields.length).set(fields);
     return ptr;

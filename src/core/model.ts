@@ -1,16 +1,14 @@
 // The model as the host sees it: the parameter, gradient and AdamW moment buffers in WASM
-// memory (one flat buffer each, laid out by params.ts), the pointer tables the core reads,
-// and batches of activations. Forward and backward themselves run in assembly/model.ts.
+// memory (one flat buffer each, laid out by params.ts) and the pointer tables the core
+// reads. How a loss and its gradients are computed is a Path's business (reference.ts:
+// the literal model; fast.ts: the same mathematics through per-token tables).
 
-import { CONTEXT, type Split } from "./data.js";
+import type { Split } from "./data.js";
+import { CONTEXT } from "./data.js";
 import type { Engine } from "./engine.js";
 import { entryOf, paramLayout, PARAM_NAMES, type Dims, type ParamLayout, type ParamName } from "./params.js";
 
-const DIMS_TABLE = 0;
-const WEIGHTS_TABLE = 1;
-const BATCH_TABLE = 2;
-
-/** AdamW hyper-parameters (PyTorch's names, without the underscores). */
+/** AdamW hyper-parameters (PyTorch's names). */
 export interface AdamWConfig {
   lr: number;
   beta1: number;
@@ -19,14 +17,25 @@ export interface AdamWConfig {
   weight_decay: number;
 }
 
-/** A batch laid out in WASM memory: inputs, labels, activations (and their gradients). */
+export interface LossAndAccuracy {
+  loss: number;
+  correct: number;
+}
+
+/** A batch laid out in WASM memory: a pointer table and the pointers it holds, by name. */
 export class Batch {
   constructor(readonly n: number, readonly table: number, readonly ptrs: Readonly<Record<string, number>>) {}
 }
 
-export interface LossAndAccuracy {
-  loss: number;
-  correct: number;
+/** One way of computing logits, loss and gradients for a Model. */
+export interface Path {
+  readonly model: Model;
+  /** Lays out a batch over `split`; with `backward`, also what its gradients need. */
+  newBatch(split: Split, backward: boolean): Batch;
+  /** Forward pass, loss and number of correct predictions (no gradients). */
+  evaluate(batch: Batch): LossAndAccuracy;
+  /** Forward and backward: gradients of the mean loss are ADDED to the model's gradient buffer. */
+  lossAndGrad(batch: Batch): LossAndAccuracy;
 }
 
 export class Model {
@@ -35,9 +44,10 @@ export class Model {
   readonly grads: number;
   readonly adamM: number;
   readonly adamV: number;
-  private readonly dimsTable: number;
-  private readonly paramsTable: number;
-  private readonly gradsTable: number;
+  /** Pointer tables of assembly/model.ts: Dims, and Weights over params and over grads. */
+  readonly dimsTable: number;
+  readonly paramsTable: number;
+  readonly gradsTable: number;
 
   constructor(readonly engine: Engine, readonly dims: Dims) {
     this.layout = paramLayout(dims);
@@ -46,9 +56,9 @@ export class Model {
     this.grads = engine.allocF32(total);
     this.adamM = engine.allocF32(total);
     this.adamV = engine.allocF32(total);
-    this.dimsTable = engine.table([dims.d_vocab, dims.d_model, dims.n_heads, dims.d_head, dims.d_mlp], DIMS_TABLE);
-    this.paramsTable = engine.table(this.pointersIn(this.params), WEIGHTS_TABLE);
-    this.gradsTable = engine.table(this.pointersIn(this.grads), WEIGHTS_TABLE);
+    this.dimsTable = engine.table([dims.d_vocab, dims.d_model, dims.n_heads, dims.d_head, dims.d_mlp], engine.k.table_bytes(0));
+    this.paramsTable = engine.table(this.pointersIn(this.params), engine.k.table_bytes(1));
+    this.gradsTable = engine.table(this.pointersIn(this.grads), engine.k.table_bytes(1));
   }
 
   private pointersIn(buffer: number): number[] {
@@ -71,55 +81,35 @@ export class Model {
     view.set(data);
   }
 
-  /** Lays out a batch over `split`; with `backward`, also the activation gradients. */
-  newBatch(split: Split, backward: boolean): Batch {
-    const { n } = split;
-    const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = this.dims;
-    const hd = h * dh;
-    // Field order = class Batch in assembly/model.ts; sizes in f32 (or i32) elements.
-    const forward: [string, number][] = [
-      ["tokens", n * CONTEXT], ["labels", n], ["x", n * CONTEXT * dm], ["q", n * hd],
-      ["k", n * CONTEXT * hd], ["v", n * CONTEXT * hd], ["attn", n * h * CONTEXT], ["z", n * hd],
-      ["resid_mid", n * dm], ["pre", n * dmlp], ["post", n * dmlp], ["resid_post", n * dm], ["logits", n * dv],
-    ];
-    const gradients: [string, number][] = [
-      ["dlogits", n * dv], ["dresid_post", n * dm], ["dpost", n * dmlp], ["dresid_mid", n * dm],
-      ["dz", n * hd], ["dq", n * hd], ["dk", n * CONTEXT * hd], ["dv", n * CONTEXT * hd], ["dx", n * CONTEXT * dm],
-    ];
-    const ptrs: Record<string, number> = {};
-    for (const [name, size] of forward) ptrs[name] = this.engine.allocF32(size);
-    for (const [name, size] of gradients) ptrs[name] = backward ? this.engine.allocF32(size) : 0;
-    this.engine.i32(ptrs.tokens!, n * CONTEXT).set(split.tokens);
-    this.engine.i32(ptrs.labels!, n).set(split.labels);
-    const table = this.engine.table([n, ...forward.map(([k]) => ptrs[k]!), ...gradients.map(([k]) => ptrs[k]!)], BATCH_TABLE);
-    return new Batch(n, table, ptrs);
+  /**
+   * Allocates the named fields of a batch (sizes in 4-byte elements; 0 = absent), copies the
+   * split's tokens and labels in, and writes the pointer table in field order.
+   */
+  layBatch(split: Split, fields: readonly (readonly [string, number])[], expectedBytes: number): Batch {
+    const ptrs: Record<string, number> = {
+      tokens: this.engine.alloc(4 * split.n * CONTEXT),
+      labels: this.engine.alloc(4 * split.n),
+    };
+    for (const [name, size] of fields) ptrs[name] = size > 0 ? this.engine.allocF32(size) : 0;
+    this.engine.i32(ptrs.tokens!, split.n * CONTEXT).set(split.tokens);
+    this.engine.i32(ptrs.labels!, split.n).set(split.labels);
+    const table = this.engine.table([split.n, ptrs.tokens!, ptrs.labels!, ...fields.map(([name]) => ptrs[name]!)], expectedBytes);
+    return new Batch(split.n, table, ptrs);
   }
 
-  forward(batch: Batch): void {
-    this.engine.k.model_forward(this.dimsTable, this.paramsTable, batch.table);
-  }
-
-  /** Forward, then loss and number of correct predictions (no gradients). */
-  evaluate(batch: Batch): LossAndAccuracy {
-    this.forward(batch);
-    return this.lossOf(batch, false);
-  }
-
-  /** Forward and backward: gradients of the mean loss are ADDED to the gradient buffer. */
-  lossAndGrad(batch: Batch): LossAndAccuracy {
-    if (batch.ptrs.dlogits === 0) throw new Error("this batch was laid out without gradients");
-    this.forward(batch);
-    const result = this.lossOf(batch, true);
-    this.engine.k.model_backward(this.dimsTable, this.paramsTable, this.gradsTable, batch.table);
-    return result;
-  }
-
-  private lossOf(batch: Batch, withGrad: boolean): LossAndAccuracy {
+  /** Mean loss (float64) and correct count from batch.logits; with `withGrad`, writes batch.dlogits. */
+  lossOf(batch: Batch, withGrad: boolean): LossAndAccuracy {
     const { k } = this.engine;
     const { logits, labels, dlogits } = batch.ptrs;
+    if (withGrad && !dlogits) throw new Error("this batch was laid out without gradients");
     const dv = this.dims.d_vocab;
     const loss = k.cross_entropy(logits!, labels!, batch.n, dv, withGrad ? dlogits! : 0);
     return { loss, correct: k.count_correct(logits!, labels!, batch.n, dv) };
+  }
+
+  /** The logits of a batch after a forward pass, [n, d_vocab]. */
+  logits(batch: Batch): Float32Array {
+    return this.engine.f32(batch.ptrs.logits!, batch.n * this.dims.d_vocab);
   }
 
   zeroGrad(): void {

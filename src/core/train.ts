@@ -7,7 +7,9 @@ import { ConfigError, type RunConfig } from "./config.js";
 import { buildDataset, type Dataset } from "./data.js";
 import type { Engine } from "./engine.js";
 import { initParams } from "./init.js";
-import { Model, type Batch } from "./model.js";
+import { FastPath } from "./fast.js";
+import { Model, type Batch, type Path } from "./model.js";
+import { ReferencePath } from "./reference.js";
 import type { Dims } from "./params.js";
 import { N_SPECIAL_TOKENS, resolveTask, type Task } from "./tasks.js";
 
@@ -50,6 +52,7 @@ export class Trainer {
   readonly task: Task;
   readonly data: Dataset;
   readonly model: Model;
+  readonly path: Path;
   private readonly trainBatch: Batch;
   private readonly testBatch: Batch;
   step = 0;
@@ -67,15 +70,16 @@ export class Trainer {
     }
     this.model = new Model(engine, dimsOf(config));
     initParams(this.model, config.seed);
-    this.trainBatch = this.model.newBatch(this.data.train, true);
-    this.testBatch = this.model.newBatch(this.data.test, false);
+    this.path = config.path === "reference" ? new ReferencePath(this.model) : new FastPath(this.model);
+    this.trainBatch = this.path.newBatch(this.data.train, true);
+    this.testBatch = this.path.newBatch(this.data.test, false);
   }
 
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
   trainStep(): number {
     const t0 = this.clock();
     this.model.zeroGrad();
-    const { loss } = this.model.lossAndGrad(this.trainBatch);
+    const { loss } = this.path.lossAndGrad(this.trainBatch);
     if (!Number.isFinite(loss)) {
       throw new TrainingError(`train loss became ${loss} at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
     }
@@ -87,8 +91,8 @@ export class Trainer {
 
   /** Train and test loss and accuracy at the current weights; records memorisation/grokking. */
   evaluate(): Metrics {
-    const train = this.model.evaluate(this.trainBatch);
-    const test = this.model.evaluate(this.testBatch);
+    const train = this.path.evaluate(this.trainBatch);
+    const test = this.path.evaluate(this.testBatch);
     const m: Metrics = {
       step: this.step,
       train_loss: train.loss,

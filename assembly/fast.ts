@@ -1,0 +1,272 @@
+// The fast path: the same model and the same gradients as model.ts, with less work.
+//
+// The model has no positional embedding and only d_vocab distinct tokens, and only the last
+// position's logits are used, so everything linear in a token is tabulated once per step:
+//
+//   R_0[t]     = x_t = W_E[:, t]                 R_{1+h}[t] = W_O[:, h] W_V[h] x_t   [(1+H), dv, dm]
+//   S[h][u][t] = (W_Q[h] x_u).(W_K[h] x_t) / sqrt(d_head)                          [H, dv, dv]
+//   P = R W_inᵀ  [(1+H), dv, d_mlp]     U = R W_U  [(1+H), dv, dv]     WLT = W_outᵀ W_U  [d_mlp, dv]
+//
+// and one example [t0, t1, t2] needs only (a_hi = softmax_i S[h][t2][t_i]):
+//
+//   pre    = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i]          (= W_in resid_mid)
+//   logits = U_0[t2] + sum_{h,i} a_hi U_{1+h}[t_i] + relu(pre) WLT   (= W_U^T resid_post)
+//
+// Backward runs the same way in reverse: batch -> table gradients (per example), then
+// table gradients -> weight gradients (once per step, independent of the batch size).
+
+import { gemm_nn, gemm_nt, gemm_tn } from "./gemm";
+import { relu_forward, relu_backward } from "./nn";
+import { Dims, Weights } from "./model";
+
+/** The per-step token tables and their gradients (host-laid-out). */
+@unmanaged export class Tables {
+  Qt: usize;  // [dv, H*dh]        query of each token
+  Kt: usize;  // [dv, H*dh]        key of each token
+  Vt: usize;  // [dv, H*dh]        value of each token
+  S: usize;   // [H, dv, dv]       scaled score of query token u on key token t
+  R: usize;   // [(1+H), dv, dm]   residual-stream contribution: R_0 = embedding, R_{1+h} = head h output
+  P: usize;   // [(1+H), dv, dmlp] R W_inᵀ
+  U: usize;   // [(1+H), dv, dv]   R W_U
+  WLT: usize; // [dmlp, dv]        W_outᵀ W_U (neuron -> logit map)
+  WL: usize;  // [dv, dmlp]        its transpose, W_Uᵀ W_out (so both products with it are NN)
+  dQt: usize;
+  dKt: usize;
+  dVt: usize;
+  dS: usize;
+  dR: usize;
+  dP: usize;
+  dU: usize;
+  dWLT: usize;
+}
+
+/** A batch on the fast path: only what is per example. */
+@unmanaged export class FastBatch {
+  n: i32;
+  tokens: usize;  // i32 [n, 3]
+  labels: usize;  // i32 [n]
+  attn: usize;    // [n, H, 3]   attn.hook_pattern of the last query
+  pre: usize;     // [n, dmlp]   mlp.hook_pre
+  post: usize;    // [n, dmlp]   mlp.hook_post
+  logits: usize;  // [n, dv]
+  dlogits: usize; // [n, dv]     (0 in a forward-only batch)
+  dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
+}
+
+const CTX: i32 = 3;
+
+@inline function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+// ---- tables: weights -> tables, and table gradients -> weight gradients ----
+
+/** Builds every table from the current weights. */
+export function tables_forward(dims: Dims, w: Weights, tb: Tables): void {
+  const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, dmlp = dims.d_mlp, hd = H * dh;
+  transpose(tb.R, w.W_E, dm, dv); // R_0 = W_Eᵀ: one row per token
+  gemm_nt(dv, hd, dm, tb.R, dm, w.W_Q, dm, tb.Qt, hd, false);
+  gemm_nt(dv, hd, dm, tb.R, dm, w.W_K, dm, tb.Kt, hd, false);
+  gemm_nt(dv, hd, dm, tb.R, dm, w.W_V, dm, tb.Vt, hd, false);
+  const scale = Mathf.sqrt(<f32>dh);
+  for (let h = 0; h < H; h++) {
+    const Sh = at(tb.S, h * dv * dv);
+    gemm_nt(dv, dv, dh, at(tb.Qt, h * dh), hd, at(tb.Kt, h * dh), hd, Sh, dv, false);
+    divide(Sh, dv * dv, scale);
+    // R_{1+h}[t] = W_O[:, h-block] V_h[t]
+    gemm_nt(dv, dm, dh, at(tb.Vt, h * dh), hd, at(w.W_O, h * dh), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
+  }
+  gemm_nt((1 + H) * dv, dmlp, dm, tb.R, dm, w.W_in, dm, tb.P, dmlp, false);
+  gemm_nn((1 + H) * dv, dv, dm, tb.R, dm, w.W_U, dv, tb.U, dv, false);
+  gemm_tn(dmlp, dv, dm, w.W_out, dmlp, w.W_U, dv, tb.WLT, dv, false);
+  transpose(tb.WL, tb.WLT, dmlp, dv);
+}
+
+/** From the table gradients (filled by batch_backward) to the weight gradients (accumulated). */
+export function tables_backward(dims: Dims, w: Weights, g: Weights, tb: Tables): void {
+  const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, dmlp = dims.d_mlp, hd = H * dh;
+  const rows = (1 + H) * dv;
+  // forward was: WLT = W_outᵀ W_U
+  gemm_nt(dm, dmlp, dv, w.W_U, dv, tb.dWLT, dv, g.W_out, dmlp, true);
+  gemm_nn(dm, dv, dmlp, w.W_out, dmlp, tb.dWLT, dv, g.W_U, dv, true);
+  // forward was: U = R W_U, P = R W_inᵀ
+  gemm_tn(dm, dv, rows, tb.R, dm, tb.dU, dv, g.W_U, dv, true);
+  gemm_nt(rows, dm, dv, tb.dU, dv, w.W_U, dv, tb.dR, dm, false);
+  gemm_tn(dmlp, dm, rows, tb.dP, dmlp, tb.R, dm, g.W_in, dm, true);
+  gemm_nn(rows, dm, dmlp, tb.dP, dmlp, w.W_in, dm, tb.dR, dm, true);
+  const scale = Mathf.sqrt(<f32>dh);
+  for (let h = 0; h < H; h++) {
+    // forward was: R_{1+h} = V_h W_O[:, h]ᵀ
+    const dRh = at(tb.dR, (1 + h) * dv * dm);
+    gemm_tn(dm, dh, dv, dRh, dm, at(tb.Vt, h * dh), hd, at(g.W_O, h * dh), hd, true);
+    gemm_nn(dv, dh, dm, dRh, dm, at(w.W_O, h * dh), hd, at(tb.dVt, h * dh), hd, false);
+    // forward was: S_h = Q_h K_hᵀ / sqrt(d_head)
+    const dSh = at(tb.dS, h * dv * dv);
+    divide(dSh, dv * dv, scale);
+    gemm_nn(dv, dh, dv, dSh, dv, at(tb.Kt, h * dh), hd, at(tb.dQt, h * dh), hd, false);
+    gemm_tn(dv, dh, dv, dSh, dv, at(tb.Qt, h * dh), hd, at(tb.dKt, h * dh), hd, false);
+  }
+  // forward was: Qt = R_0 W_Qᵀ (same for K, V); R_0 = W_Eᵀ
+  const dR0 = tb.dR;
+  gemm_tn(hd, dm, dv, tb.dQt, hd, tb.R, dm, g.W_Q, dm, true);
+  gemm_tn(hd, dm, dv, tb.dKt, hd, tb.R, dm, g.W_K, dm, true);
+  gemm_tn(hd, dm, dv, tb.dVt, hd, tb.R, dm, g.W_V, dm, true);
+  gemm_nn(dv, dm, hd, tb.dQt, hd, w.W_Q, dm, dR0, dm, true);
+  gemm_nn(dv, dm, hd, tb.dKt, hd, w.W_K, dm, dR0, dm, true);
+  gemm_nn(dv, dm, hd, tb.dVt, hd, w.W_V, dm, dR0, dm, true);
+  transpose_add(g.W_E, dR0, dv, dm);
+}
+
+// ---- batch: per-example mixing of table rows ----
+
+/** Attention pattern, pre, post and logits of every example (tables must be current). */
+export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
+  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
+  for (let b = 0; b < n; b++) {
+    const tok = batch.tokens + (<usize>(b * CTX) << 2);
+    const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
+    const pat = at(batch.attn, b * H * CTX);
+    for (let h = 0; h < H; h++) {
+      const row = at(tb.S, (h * dv + t2) * dv);
+      softmax3(at(pat, h * CTX), load<f32>(at(row, t0)), load<f32>(at(row, t1)), load<f32>(at(row, t2)));
+    }
+    mix_rows(at(batch.pre, b * dmlp), tb.P, dmlp, dv, H, t0, t1, t2, pat);
+    mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, H, t0, t1, t2, pat);
+  }
+  relu_forward(batch.post, batch.pre, n * dmlp);
+  gemm_nn(n, dv, dmlp, batch.post, dmlp, tb.WLT, dv, batch.logits, dv, true);
+}
+
+/**
+ * From batch.dlogits to the table gradients, which are ACCUMULATED (the host zeroes them
+ * once per step), so several batches or shards of one step add up.
+ */
+export function batch_backward(dims: Dims, tb: Tables, batch: FastBatch): void {
+  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
+  // forward was: logits += post WLT, post = relu(pre)
+  gemm_tn(dmlp, dv, n, batch.post, dmlp, batch.dlogits, dv, tb.dWLT, dv, true);
+  gemm_nn(n, dmlp, dv, batch.dlogits, dv, tb.WL, dmlp, batch.dpost, dmlp, false);
+  relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
+  for (let b = 0; b < n; b++) {
+    const tok = batch.tokens + (<usize>(b * CTX) << 2);
+    const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
+    const pat = at(batch.attn, b * H * CTX);
+    const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
+    // forward was: pre = P_0[t2] + sum a_hi P_{1+h}[t_i]; logits = U_0[t2] + sum a_hi U_{1+h}[t_i] + ...
+    add_row(at(tb.dP, t2 * dmlp), dpre, dmlp);
+    add_row(at(tb.dU, t2 * dv), dlog, dv);
+    for (let h = 0; h < H; h++) {
+      const a = at(pat, h * CTX);
+      const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
+      // so dP_{1+h}[t_i] += a_hi dpre and da_hi = P_{1+h}[t_i].dpre (likewise U with dlogits)
+      const da0 = mix_backward(tb, (1 + h) * dv + t0, a0, dpre, dlog, dmlp, dv);
+      const da1 = mix_backward(tb, (1 + h) * dv + t1, a1, dpre, dlog, dmlp, dv);
+      const da2 = mix_backward(tb, (1 + h) * dv + t2, a2, dpre, dlog, dmlp, dv);
+      // forward was: a = softmax(s), s_i = S[h][t2][t_i]; so ds_i = a_i (da_i - sum_j a_j da_j)
+      const mean = a0 * da0 + a1 * da1 + a2 * da2;
+      const dSrow = at(tb.dS, (h * dv + t2) * dv);
+      accumulate(at(dSrow, t0), a0 * (da0 - mean));
+      accumulate(at(dSrow, t1), a1 * (da1 - mean));
+      accumulate(at(dSrow, t2), a2 * (da2 - mean));
+    }
+  }
+}
+
+// One (head, key) term of both mixes, backward: table-gradient rows += a * upstream; returns da.
+@inline function mix_backward(tb: Tables, row: i32, a: f32, dpre: usize, dlog: usize, dmlp: i32, dv: i32): f32 {
+  return dot_axpy(at(tb.P, row * dmlp), at(tb.dP, row * dmlp), a, dpre, dmlp)
+       + dot_axpy(at(tb.U, row * dv), at(tb.dU, row * dv), a, dlog, dv);
+}
+
+// out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats, blocks of dv rows.
+function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize): void {
+  memory.copy(out, at(table, t2 * width), <usize>width << 2);
+  for (let h = 0; h < H; h++) {
+    const a = at(pat, h * CTX);
+    const blk = (1 + h) * dv;
+    axpy3(out, width,
+      load<f32>(a), at(table, (blk + t0) * width),
+      load<f32>(a, 4), at(table, (blk + t1) * width),
+      load<f32>(a, 8), at(table, (blk + t2) * width));
+  }
+}
+
+// out += c0 r0 + c1 r1 + c2 r2
+function axpy3(out: usize, n: i32, c0: f32, r0: usize, c1: f32, r1: usize, c2: f32, r2: usize): void {
+  const v0 = f32x4.splat(c0), v1 = f32x4.splat(c1), v2 = f32x4.splat(c2);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    const s = f32x4.add(f32x4.add(f32x4.mul(v0, v128.load(r0 + o)), f32x4.mul(v1, v128.load(r1 + o))), f32x4.mul(v2, v128.load(r2 + o)));
+    v128.store(out + o, f32x4.add(v128.load(out + o), s));
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(out + o, load<f32>(out + o) + ((c0 * load<f32>(r0 + o) + c1 * load<f32>(r1 + o)) + c2 * load<f32>(r2 + o)));
+  }
+}
+
+// returns row.up, and drow += a * up
+function dot_axpy(row: usize, drow: usize, a: f32, up: usize, n: i32): f32 {
+  const av = f32x4.splat(a);
+  let s = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    const u = v128.load(up + o);
+    s = f32x4.add(s, f32x4.mul(v128.load(row + o), u));
+    v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(av, u)));
+  }
+  let r = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    const u = load<f32>(up + o);
+    r += load<f32>(row + o) * u;
+    store<f32>(drow + o, load<f32>(drow + o) + a * u);
+  }
+  return r;
+}
+
+// dst += src
+function add_row(dst: usize, src: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; j < n; j++) accumulate(at(dst, j), load<f32>(at(src, j)));
+}
+
+@inline function accumulate(p: usize, x: f32): void {
+  store<f32>(p, load<f32>(p) + x);
+}
+
+@inline function softmax3(out: usize, s0: f32, s1: f32, s2: f32): void {
+  const mx = max(max(s0, s1), s2);
+  const e0 = Mathf.exp(s0 - mx), e1 = Mathf.exp(s1 - mx), e2 = Mathf.exp(s2 - mx);
+  const sum = e0 + e1 + e2;
+  store<f32>(out, e0 / sum);
+  store<f32>(out, e1 / sum, 4);
+  store<f32>(out, e2 / sum, 8);
+}
+
+// ---- small helpers ----
+
+// dst[c, r] = src[r, c] for src [rows, cols]
+function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) store<f32>(at(dst, c * rows + r), load<f32>(at(src, r * cols + c)));
+}
+
+// dst[r, c] += src[c, r] for dst [rows, cols]
+function transpose_add(dst: usize, src: usize, cols: i32, rows: i32): void {
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) accumulate(at(dst, r * cols + c), load<f32>(at(src, c * rows + r)));
+}
+
+function divide(p: usize, n: i32, d: f32): void {
+  for (let i = 0; i < n; i++) store<f32>(at(p, i), load<f32>(at(p, i)) / d);
+}
+
+/** Sizes in bytes of the fast path's pointer tables (checked by the host). */
+export function fast_table_bytes(which: i32): i32 {
+  return which == 0 ? offsetof<Tables>() : offsetof<FastBatch>();
+}

@@ -1,0 +1,109 @@
+// `npm run bench`: ms per full-batch training step on the paper's configuration (p=97,
+// r=0.3, d_model 128, 4 heads, d_mlp 512: 2822 training pairs), and GFLOP/s of the model's
+// main matrix products, each next to a plain-JavaScript baseline of the same work measured
+// in the same run (src/reference: textbook loops).
+
+import { Bench } from "tinybench";
+import { DEFAULTS } from "../src/core/config.js";
+import { buildDataset } from "../src/core/data.js";
+import type { Engine } from "../src/core/engine.js";
+import { initParams } from "../src/core/init.js";
+import { FastPath } from "../src/core/fast.js";
+import { Model, type Path } from "../src/core/model.js";
+import { ReferencePath } from "../src/core/reference.js";
+import { resolveTask } from "../src/core/tasks.js";
+import { dimsOf } from "../src/core/train.js";
+import { adamwRef, gemmRef } from "../src/reference/kernels.js";
+import { referenceLossAndGrad } from "../src/reference/model.js";
+import { loadEngine } from "../src/node/wasm.js";
+
+const quick = process.argv.includes("--quick");
+
+async function ms(name: string, fn: () => void, opts: { time: number; iterations: number }): Promise<number> {
+  const bench = new Bench({ name, time: opts.time, iterations: opts.iterations, warmupIterations: 2, warmupTime: 0 });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0]!.result;
+  if (!("latency" in result)) throw new Error(`${name}: benchmark failed`);
+  return result.latency.p50;
+}
+
+const fmt = (x: number, digits = 1): string => x.toFixed(digits).padStart(9);
+
+async function stepBench(engine: Engine): Promise<void> {
+  const cfg = DEFAULTS;
+  const data = buildDataset(resolveTask(cfg.task), cfg.p, cfg.frac, cfg.seed);
+  const timeOf = async (name: string, makePath: (m: Model) => Path): Promise<number> => {
+    const model = new Model(engine, dimsOf(cfg));
+    initParams(model, cfg.seed);
+    const path = makePath(model);
+    const batch = path.newBatch(data.train, true);
+    let t = 0;
+    return ms(name, () => {
+      model.zeroGrad();
+      path.lossAndGrad(batch);
+      model.adamwStep(cfg, ++t);
+    }, { time: quick ? 500 : 3000, iterations: quick ? 3 : 10 });
+  };
+  const fast = await timeOf("fast", (m) => new FastPath(m));
+  const reference = await timeOf("reference", (m) => new ReferencePath(m));
+  // The same step in plain JS: per-example float64 model, AdamW over every tensor.
+  const init = new Model(engine, dimsOf(cfg));
+  initParams(init, cfg.seed);
+  const weights = new Map(init.layout.entries.map((e) => [e.name, Float64Array.from(init.tensor(e.name))]));
+  const moments = new Map(init.layout.entries.map((e) => [e.name, [new Float64Array(e.size), new Float64Array(e.size)] as const]));
+  let tj = 0;
+  const js = await ms("js step", () => {
+    const { grads } = referenceLossAndGrad((name) => weights.get(name)!, init.dims, data.train);
+    tj++;
+    for (const [name, w] of weights) adamwRef(w, grads[name], moments.get(name)![0], moments.get(name)![1], cfg, tj);
+  }, { time: 0, iterations: quick ? 1 : 3 });
+  console.log(`training step (forward + backward + AdamW), p=${cfg.p} r=${cfg.frac}: ${data.train.n} pairs, d_model ${cfg.d_model}, d_mlp ${cfg.d_mlp}, 1 thread`);
+  console.log(`  ${"".padEnd(26)}${"ms/step".padStart(9)}${"vs fast".padStart(10)}`);
+  for (const [name, t] of [["wasm fast path", fast], ["wasm reference path", reference], ["plain JS", js]] as const) {
+    console.log(`  ${name.padEnd(26)}${fmt(t)}${(t / fast).toFixed(1).padStart(9)}x`);
+  }
+}
+
+interface Shape {
+  name: string;
+  layout: "nn" | "nt" | "tn";
+  m: number;
+  n: number;
+  k: number;
+}
+
+// The largest products of one training step at p=97 (N = 2822 training pairs).
+const SHAPES: Shape[] = [
+  { name: "k,v = x W_Kᵀ (3N rows)", layout: "nt", m: 3 * 2822, n: 128, k: 128 },
+  { name: "pre = resid W_inᵀ", layout: "nt", m: 2822, n: 512, k: 128 },
+  { name: "resid += post W_outᵀ", layout: "nt", m: 2822, n: 128, k: 512 },
+  { name: "logits = resid W_U", layout: "nn", m: 2822, n: 102, k: 128 },
+  { name: "dpost = dresid W_out", layout: "nn", m: 2822, n: 512, k: 128 },
+  { name: "dW_in = dpreᵀ resid", layout: "tn", m: 512, n: 128, k: 2822 },
+  { name: "dW_out = dresidᵀ post", layout: "tn", m: 128, n: 512, k: 2822 },
+];
+
+async function gemmBench(engine: Engine): Promise<void> {
+  console.log(`\nmatrix products (GFLOP/s = 2MNK / time)`);
+  console.log(`  ${"shape".padEnd(26)}${"M x N x K".padEnd(18)}${"wasm ms".padStart(9)}${"GFLOP/s".padStart(9)}${"JS ms".padStart(9)}${"GFLOP/s".padStart(9)}${"ratio".padStart(8)}`);
+  for (const s of SHAPES) {
+    const { m, n, k } = s;
+    const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
+    const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+    const pa = engine.allocF32(a.length), pb = engine.allocF32(b.length), pc = engine.allocF32(m * n);
+    engine.f32(pa, a.length).set(a);
+    engine.f32(pb, b.length).set(b);
+    const lda = s.layout === "tn" ? m : k, ldb = s.layout === "nt" ? k : n;
+    const kernel = engine.k[`gemm_${s.layout}`];
+    const c = new Float32Array(m * n);
+    const wasm = await ms(s.name, () => kernel(m, n, k, pa, lda, pb, ldb, pc, n, false), { time: quick ? 200 : 1000, iterations: 5 });
+    const js = await ms(s.name, () => gemmRef(m, n, k, a, s.layout === "tn", b, s.layout === "nt", c, false), { time: 0, iterations: quick ? 1 : 2 });
+    const gflop = (2 * m * n * k) / 1e9;
+    console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(gflop / (wasm / 1000))}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
+  }
+}
+
+const engine = await loadEngine();
+await stepBench(engine);
+await gemmBench(engine);

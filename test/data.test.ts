@@ -1,0 +1,61 @@
+// The seeded generator and the data split: bit-for-bit Python's random module, so the split
+// is the paper code's (the golden fixtures hold its train and test tokens).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { buildDataset } from "../src/core/data.js";
+import { MersenneTwister } from "../src/core/rng.js";
+import { resolveTask } from "../src/core/tasks.js";
+import { fixtureSplit } from "./helpers.js";
+
+test("MersenneTwister gives CPython's random.getrandbits(32) sequence", () => {
+  // python3 -c "import random; random.seed(0); print([random.getrandbits(32) for _ in range(3)])"
+  const r = new MersenneTwister(0);
+  assert.deepEqual([r.nextU32(), r.nextU32(), r.nextU32()], [3626764237, 1654615998, 3255389356]);
+  // random.seed(2**32 + 5): a seed of two 32-bit words
+  const big = new MersenneTwister(2n ** 32n + 5n);
+  assert.deepEqual([big.nextU32(), big.nextU32()], [675479763, 2085189291]);
+});
+
+test("the split of (a+b) mod p equals the PyTorch reference's, train and test, for p = 11 and 97", () => {
+  for (const [fixture, p, frac] of [["tiny", 11, 0.5], ["full", 97, 0.3]] as const) {
+    const data = buildDataset(resolveTask("add"), p, frac, 0);
+    for (const which of ["train", "test"] as const) {
+      const want = fixtureSplit(fixture, which);
+      assert.equal(data[which].n, want.n);
+      assert.deepEqual(data[which].tokens, want.tokens, `${fixture} ${which} tokens`);
+      assert.deepEqual(data[which].labels, want.labels, `${fixture} ${which} labels`);
+    }
+  }
+});
+
+test("the split is a partition of all pairs, train first floor(frac*N), and depends on the seed", () => {
+  const p = 13;
+  const d0 = buildDataset(resolveTask("mul"), p, 0.37, 4);
+  assert.equal(d0.train.n, Math.floor(0.37 * p * p));
+  assert.equal(d0.train.n + d0.test.n, p * p);
+  const seen = new Set<number>();
+  for (const s of [d0.train, d0.test]) {
+    for (let i = 0; i < s.n; i++) {
+      const [a, op, b] = s.tokens.subarray(3 * i, 3 * i + 3);
+      assert.equal(op, p + 3, "the '*' token");
+      assert.equal(s.labels[i], (a! * b!) % p);
+      seen.add(a! * p + b!);
+    }
+  }
+  assert.equal(seen.size, p * p);
+  assert.deepEqual(buildDataset(resolveTask("mul"), p, 0.37, 4).train.tokens, d0.train.tokens);
+  assert.notDeepEqual(buildDataset(resolveTask("mul"), p, 0.37, 5).train.tokens, d0.train.tokens);
+});
+
+test("division leaves out b = 0 and uses the '/' token", () => {
+  const p = 7;
+  const d = buildDataset(resolveTask("div"), p, 0.5, 0);
+  assert.equal(d.train.n + d.test.n, p * (p - 1));
+  for (let i = 0; i < d.train.n; i++) {
+    const [a, op, b] = d.train.tokens.subarray(3 * i, 3 * i + 3);
+    assert.equal(op, p + 4);
+    assert.notEqual(b, 0);
+    assert.equal((d.train.labels[i]! * b!) % p, a, "label * b = a mod p");
+  }
+});

@@ -1,0 +1,136 @@
+// Every WebAssembly kernel against its plain TypeScript reference (src/reference), on
+// shapes that exercise the SIMD bodies and the edge tiles (sizes not multiples of 4 or 8).
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { adamwRef, crossEntropyRef, gemmRef } from "../src/reference/kernels.js";
+import type { Engine } from "../src/core/engine.js";
+import { MersenneTwister } from "../src/core/rng.js";
+import { assertAllClose, newEngine } from "./helpers.js";
+
+const rng = new MersenneTwister(1234);
+const uniform = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => scale * (rng.nextU32() / 2 ** 31 - 1));
+
+function put(engine: Engine, data: Float32Array): number {
+  const ptr = engine.allocF32(data.length);
+  engine.f32(ptr, data.length).set(data);
+  return ptr;
+}
+
+const SHAPES: [number, number, number][] = [[1, 1, 1], [4, 8, 1], [5, 9, 3], [7, 13, 17], [16, 102, 128], [33, 97, 300], [64, 40, 517]];
+
+for (const [layout, transA, transB] of [["nn", false, false], ["tn", true, false], ["nt", false, true]] as const) {
+  test(`gemm_${layout} matches the reference on edge and blocked shapes, overwrite and accumulate`, async () => {
+    const engine = await newEngine();
+    const fn = engine.k[`gemm_${layout}`];
+    for (const [m, n, k] of SHAPES) {
+      const a = uniform(m * k), b = uniform(k * n), c0 = uniform(m * n);
+      const pa = put(engine, a), pb = put(engine, b);
+      const lda = transA ? m : k, ldb = transB ? k : n;
+      for (const accumulate of [false, true]) {
+        const pc = put(engine, c0);
+        fn(m, n, k, pa, lda, pb, ldb, pc, n, accumulate);
+        const want = Float32Array.from(c0);
+        gemmRef(m, n, k, a, transA, b, transB, want, accumulate);
+        assertAllClose(`${layout} ${m}x${n}x${k}${accumulate ? " +=" : ""}`, engine.f32(pc, m * n), want, 1e-5 * Math.sqrt(k), 1e-5);
+      }
+    }
+  });
+}
+
+test("gemm honours leading dimensions (strided sub-matrices)", async () => {
+  const engine = await newEngine();
+  const [m, n, k, lda, ldb, ldc] = [6, 10, 7, 12, 15, 11];
+  const a = uniform(m * lda), b = uniform(k * ldb), c = new Float32Array(m * ldc).fill(7);
+  const pa = put(engine, a), pb = put(engine, b), pc = put(engine, c);
+  engine.k.gemm_nn(m, n, k, pa, lda, pb, ldb, pc, ldc, false);
+  const out = engine.f32(pc, m * ldc);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < ldc; j++) {
+      if (j >= n) { assert.equal(out[i * ldc + j], 7, "outside the sub-matrix is untouched"); continue; }
+      let s = 0;
+      for (let kk = 0; kk < k; kk++) s += a[i * lda + kk]! * b[kk * ldb + j]!;
+      assert.ok(Math.abs(out[i * ldc + j]! - s) < 1e-5);
+    }
+  }
+});
+
+test("relu forward and backward match max(x, 0) and its gradient (0 at 0)", async () => {
+  const engine = await newEngine();
+  const x = uniform(103);
+  x[5] = 0;
+  const dout = uniform(103);
+  const px = put(engine, x), pd = put(engine, dout), po = engine.allocF32(103), pg = engine.allocF32(103);
+  engine.k.relu_forward(po, px, 103);
+  engine.k.relu_backward(pg, pd, px, 103);
+  assert.deepEqual([...engine.f32(po, 103)], [...x].map((v) => Math.max(v, 0)));
+  assert.deepEqual([...engine.f32(pg, 103)], [...x].map((v, i) => (v > 0 ? dout[i]! : 0)));
+});
+
+test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, also on confident logits", async () => {
+  const engine = await newEngine();
+  const rows = 37, n = 102;
+  const logits = uniform(rows * n, 8);
+  logits[3 * n + 4] = 80; // a confident row, where float32 log-softmax would lose the loss
+  const labels = Int32Array.from({ length: rows }, (_, r) => (r * 31) % n);
+  labels[3] = 4;
+  const pl = put(engine, logits), pd = engine.allocF32(rows * n);
+  const plab = engine.alloc(rows * 4);
+  engine.i32(plab, rows).set(labels);
+  const loss = engine.k.cross_entropy(pl, plab, rows, n, pd);
+  const ref = crossEntropyRef(logits, labels, rows, n);
+  assert.ok(Math.abs(loss - ref.loss) < 1e-12 * Math.max(1, ref.loss), `loss ${loss} vs ${ref.loss}`);
+  assertAllClose("dlogits", engine.f32(pd, rows * n), ref.dlogits, 1e-9, 1e-6);
+  assert.equal(engine.k.cross_entropy(pl, plab, rows, n, 0), loss, "without gradients, the same loss");
+});
+
+test("count_correct takes the first maximum on ties, like torch.argmax", async () => {
+  const engine = await newEngine();
+  const logits = new Float32Array([1, 3, 3, 0, /**/ 5, 1, 1, 5, /**/ 0, 0, 0, 1]);
+  const pl = put(engine, logits), plab = engine.alloc(12);
+  engine.i32(plab, 3).set([1, 0, 2]);
+  assert.equal(engine.k.count_correct(pl, plab, 3, 4), 2);
+});
+
+test("adamw_step matches torch.optim.AdamW over 20 steps, including tails and weight decay", async () => {
+  const engine = await newEngine();
+  const n = 103;
+  const opt = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 1.0 };
+  const w0 = uniform(n);
+  const pw = put(engine, w0), pg = engine.allocF32(n), pm = engine.allocF32(n), pv = engine.allocF32(n);
+  const w = Float64Array.from(w0), m = new Float64Array(n), v = new Float64Array(n);
+  for (let t = 1; t <= 20; t++) {
+    const g = uniform(n, 0.01);
+    engine.f32(pg, n).set(g);
+    engine.k.adamw_step(pw, pg, pm, pv, n, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
+    adamwRef(w, g, m, v, opt, t);
+  }
+  assertAllClose("weights after 20 steps", engine.f32(pw, n), w, 1e-6, 1e-5);
+});
+
+test("fill_normal draws N(0, std^2) deterministically from the given bits", async () => {
+  const engine = await newEngine();
+  const n = 20001;
+  const bits = engine.alloc(4 * (n + 1));
+  new MersenneTwister(7).fill(engine.u32(bits, n + 1));
+  const out = engine.allocF32(n), again = engine.allocF32(n);
+  engine.k.fill_normal(out, bits, n, 0.5);
+  engine.k.fill_normal(again, bits, n, 0.5);
+  const x = engine.f32(out, n);
+  assert.deepEqual(x, engine.f32(again, n));
+  const mean = x.reduce((s, v) => s + v, 0) / n;
+  const sd = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
+  assert.ok(Math.abs(mean) < 0.02 && Math.abs(sd - 0.5) < 0.01, `mean ${mean}, sd ${sd}`);
+  const within1sd = x.filter((v) => Math.abs(v) < 0.5).length / n;
+  assert.ok(Math.abs(within1sd - 0.6827) < 0.01, `P(|x| < sd) = ${within1sd}`);
+});
+
+test("dot and sum_squares match plain loops", async () => {
+  const engine = await newEngine();
+  const x = uniform(37), y = uniform(37);
+  const px = put(engine, x), py = put(engine, y);
+  let d = 0, s = 0;
+  for (let i = 0; i < 37; i++) { d += x[i]! * y[i]!; s += x[i]! * x[i]!; }
+  assert.ok(Math.abs(engine.k.dot(37, px, py) - d) < 1e-5);
+  assert.ok(Math.abs(engine.k.sum_squares(px, 37) - s) < 1e-12);
+});
