@@ -64,20 +64,26 @@ function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
 }
 
 // The 4x8 micro-kernel: C[0..4, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8.
+// Pointers advance by constant strides so the loop body is loads and arithmetic only.
 @inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32): void {
   let c00 = ldv(c, 0), c01 = ldv(c, 4);
   let c10 = ldv(c, ldc), c11 = ldv(c, ldc + 4);
   let c20 = ldv(c, 2 * ldc), c21 = ldv(c, 2 * ldc + 4);
   let c30 = ldv(c, 3 * ldc), c31 = ldv(c, 3 * ldc + 4);
-  for (let kk = 0; kk < kc; kk++) {
-    const b0 = ldv(b, kk * ldb), b1 = ldv(b, kk * ldb + 4);
-    const ak = kk * aks;
-    const a0 = f32x4.splat(ld(a, ak)), a1 = f32x4.splat(ld(a, ak + ais));
-    const a2 = f32x4.splat(ld(a, ak + 2 * ais)), a3 = f32x4.splat(ld(a, ak + 3 * ais));
+  const r1 = <usize>ais << 2, r2 = r1 << 1, r3 = r1 + r2;
+  const a_step = <usize>aks << 2, b_step = <usize>ldb << 2;
+  let pa = a, pb = b;
+  const end = b + <usize>kc * b_step;
+  while (pb < end) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    const a0 = v128.load32_splat(pa), a1 = v128.load32_splat(pa + r1);
+    const a2 = v128.load32_splat(pa + r2), a3 = v128.load32_splat(pa + r3);
     c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
     c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
     c20 = f32x4.add(c20, f32x4.mul(a2, b0)); c21 = f32x4.add(c21, f32x4.mul(a2, b1));
     c30 = f32x4.add(c30, f32x4.mul(a3, b0)); c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    pa += a_step;
+    pb += b_step;
   }
   if (cols == 8) {
     stv(c, 0, c00); stv(c, 4, c01);

@@ -6,3 +6,4 @@ export { adamw_step } from "./adamw";
 export { fill_normal } from "./init";
 export { model_forward, model_backward, table_bytes } from "./model";
 export { tables_forward, tables_backward, batch_forward, batch_backward, fast_table_bytes } from "./fast";
+export { dft_twiddles, dft_rows, dft_cols } from "./dft";

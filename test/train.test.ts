@@ -31,7 +31,7 @@ test("metrics come at step 0, every eval_every steps and at the end, with the do
   const { log } = await runLog({ ...SMALL, steps: "50" });
   const lines = log.trim().split("\n").map((l) => JSON.parse(l) as Record<string, number>);
   assert.deepEqual(lines.map((m) => m.step), [0, 20, 40, 50]);
-  assert.deepEqual(Object.keys(lines[0]!), ["step", "train_loss", "test_loss", "train_acc", "test_acc", "wall_s"]);
+  assert.deepEqual(Object.keys(lines[0]!), ["step", "train_loss", "test_loss", "train_acc", "test_acc", "ffd_E", "fcr_E", "ffd_L", "fcr_L", "weight_norm", "wall_s"]);
   assert.ok(lines[3]!.train_loss! < lines[0]!.train_loss!, "training lowers the train loss");
 });
 

@@ -27,6 +27,9 @@ export interface Kernels {
   batch_forward(dims: number, tables: number, batch: number): void;
   batch_backward(dims: number, tables: number, batch: number): void;
   fast_table_bytes(which: number): number;
+  dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
+  dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
+  dft_cols(outCos: number, outSin: number, x: number, cols: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
 }
 
 const PAGE = 65536;

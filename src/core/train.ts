@@ -8,6 +8,7 @@ import { buildDataset, type Dataset } from "./data.js";
 import type { Engine } from "./engine.js";
 import { initParams } from "./init.js";
 import { FastPath } from "./fast.js";
+import { FourierProgress, type ProgressMeasures } from "./fourier/progress.js";
 import { Model, type Batch, type Path } from "./model.js";
 import { ReferencePath } from "./reference.js";
 import type { Dims } from "./params.js";
@@ -18,8 +19,8 @@ export const GROKKED_ACC = 0.99;
 /** With until_grokked, training goes on for this fraction of the grokking step (at least one eval). */
 export const AFTER_GROKKING = 0.1;
 
-/** One line of metrics.jsonl. */
-export interface Metrics {
+/** One line of metrics.jsonl: losses and accuracies, then the Fourier progress measures. */
+export interface Metrics extends ProgressMeasures {
   step: number;
   train_loss: number;
   test_loss: number;
@@ -53,6 +54,7 @@ export class Trainer {
   readonly data: Dataset;
   readonly model: Model;
   readonly path: Path;
+  readonly fourier: FourierProgress;
   private readonly trainBatch: Batch;
   private readonly testBatch: Batch;
   step = 0;
@@ -73,6 +75,7 @@ export class Trainer {
     this.path = config.path === "reference" ? new ReferencePath(this.model) : new FastPath(this.model);
     this.trainBatch = this.path.newBatch(this.data.train, true);
     this.testBatch = this.path.newBatch(this.data.test, false);
+    this.fourier = new FourierProgress(this.model, config.p);
   }
 
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
@@ -99,6 +102,7 @@ export class Trainer {
       test_loss: test.loss,
       train_acc: train.correct / this.data.train.n,
       test_acc: test.correct / this.data.test.n,
+      ...this.fourier.measure(),
       wall_s: (this.clock() - this.startMs) / 1000,
     };
     if (!Number.isFinite(m.train_loss) || !Number.isFinite(m.test_loss)) {
