@@ -12,7 +12,7 @@ import { decodeSafetensors } from "../src/core/safetensors.js";
 const CLI = fileURLToPath(new URL("../src/node/cli.js", import.meta.url));
 const grok = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
 
-test("grok train groks (a+b) mod 23 and writes config, metrics, model and summary", () => {
+test("grok train groks (a+b) mod 23 and writes config, metrics, model, summary, analysis and report", () => {
   const dir = mkdtempSync(join(tmpdir(), "grok-cli-"));
   const out = join(dir, "run");
   try {
@@ -20,7 +20,8 @@ test("grok train groks (a+b) mod 23 and writes config, metrics, model and summar
       "--steps", "5000", "--until-grokked", "--out", out);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^add p=23 r=0.6 seed=0: memorized at step \d+, grokked at step \d+; \d+ steps in/);
-    assert.deepEqual(readdirSync(out).sort(), ["config.json", "metrics.jsonl", "model.safetensors", "summary.json"], "no temp files left");
+    assert.deepEqual(readdirSync(out).sort(), ["analysis.json", "config.json", "metrics.jsonl", "model.safetensors", "report.html", "summary.json"], "no temp files left");
+    assert.match(r.stdout, /FFD\/FCR of W_E [\d.]+\/[\d.]+, of W_L [\d.]+\/[\d.]+; key frequencies [\d, ]+; restricted loss/);
 
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));
     assert.equal(config.p, 23);
@@ -40,6 +41,24 @@ test("grok train groks (a+b) mod 23 and writes config, metrics, model and summar
     assert.deepEqual(tensors.get("embed.W_E")!.shape, [64, 28]);
     assert.deepEqual(tensors.get("blocks.0.attn.W_Q")!.shape, [4, 16, 64]);
     assert.equal(JSON.parse(metadata.config!).task, "add");
+
+    // The Fourier measures are logged at every evaluation, and the analysis of the grokked model.
+    for (const key of ["ffd_E", "fcr_E", "ffd_L", "fcr_L", "weight_norm"]) assert.ok(Number.isFinite(lines.at(-1)[key]), key);
+    assert.ok(lines.at(-1).ffd_E < lines[0].ffd_E, "the embedding concentrates on a few frequencies");
+    const analysis = JSON.parse(readFileSync(join(out, "analysis.json"), "utf8"));
+    for (const key of ["ffd_E", "fcr_E", "ffd_L", "fcr_L"]) assert.ok(analysis[key] > 0 && analysis[key] <= 1, key);
+    assert.ok(analysis.key_frequencies.length >= 1 && analysis.key_frequencies.length <= 6);
+    assert.ok(analysis.restricted_loss < 0.1, "the key frequencies alone carry the grokked model");
+    assert.equal(analysis.excluded_loss.length, 11);
+    assert.equal(analysis.neurons.dominant_frequency.length, 256);
+    const html = readFileSync(join(out, "report.html"), "utf8");
+    assert.equal((html.match(/<svg/g) ?? []).length, 14, "14 charts");
+    assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, "self-contained: no script, no network");
+
+    // grok analyze re-creates the same analysis from the run folder.
+    const again = grok("analyze", out);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, "analysis.json"), "utf8")).key_frequencies, analysis.key_frequencies);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -68,6 +87,9 @@ test("bad input: one line naming the value, exit code 2, nothing written", () =>
     const r = grok("train", "--steps", "1", "--out", "/proc/grok-unwritable/run");
     assert.equal(r.status, 2);
     assert.match(r.stderr, /cannot write to output folder \/proc\/grok-unwritable\/run/);
+    const notRun = grok("analyze", dir);
+    assert.equal(notRun.status, 2);
+    assert.match(notRun.stderr, /is not a finished run folder: missing config.json, metrics.jsonl, summary.json, model.safetensors/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -76,7 +98,7 @@ test("bad input: one line naming the value, exit code 2, nothing written", () =>
 test("an existing run folder is only overwritten with --force", () => {
   const dir = mkdtempSync(join(tmpdir(), "grok-cli-"));
   try {
-    const small = ["train", "--p", "5", "--d-model", "8", "--n-heads", "2", "--d-head", "4", "--d-mlp", "16", "--steps", "3", "--out", dir];
+    const small = ["train", "--p", "5", "--d-model", "8", "--n-heads", "2", "--d-head", "4", "--d-mlp", "16", "--steps", "3", "--no-report", "--out", dir];
     assert.equal(grok(...small).status, 0);
     const again = grok(...small);
     assert.equal(again.status, 2);

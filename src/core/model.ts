@@ -126,6 +126,12 @@ export class Model {
     }
   }
 
+  /** L2 norm of one parameter tensor (f64 accumulation). */
+  tensorNorm(name: ParamName | string): number {
+    const e = entryOf(this.layout, name);
+    return Math.sqrt(this.engine.k.sum_squares(this.params + 4 * e.offset, e.size));
+  }
+
   /** L2 norm of all parameters together (f64 accumulation). */
   weightNorm(): number {
     return Math.sqrt(this.engine.k.sum_squares(this.params, this.layout.total));

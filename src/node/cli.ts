@@ -11,12 +11,14 @@ import { formatMetrics, runTraining, Trainer, TrainingError, type Summary } from
 import { parseArgs, UsageError } from "./args.js";
 import { LineLog, OutputError, prepareRunDir, writeFileAtomic } from "./files.js";
 import { Progress } from "./progress.js";
+import { analysisLine, analyzeRun } from "./analyze.js";
 import { loadEngine } from "./wasm.js";
 
 const HELP = `grok - grokking of modular arithmetic on a WebAssembly SIMD core
 
 Usage:
   grok train [options]        train one model, write runs/<name>/
+  grok analyze DIR            Fourier analysis of a run: DIR/analysis.json, DIR/report.html
   grok tasks                  list the built-in tasks
   grok help                   this text
 
@@ -32,15 +34,17 @@ Train options (defaults = the paper's setup):
   --lr, --weight-decay, --beta1, --beta2, --eps           AdamW            [${DEFAULTS.lr}, ${DEFAULTS.weight_decay}, ${DEFAULTS.beta1}, ${DEFAULTS.beta2}, ${DEFAULTS.eps}]
   --d-model, --n-heads, --d-head, --d-mlp                  model sizes      [${DEFAULTS.d_model}, ${DEFAULTS.n_heads}, ${DEFAULTS.d_head}, ${DEFAULTS.d_mlp}]
   --out DIR            run folder                    [runs/<task>_p<p>_r<frac>_s<seed>]
+  --path fast|reference  how gradients are computed (same mathematics)     [${DEFAULTS.path}]
   --force              overwrite a run folder that already holds a run
+  --no-report          skip the analysis and report at the end
   --quiet              no progress output
 
 Writes DIR/config.json, metrics.jsonl (one line per evaluation), model.safetensors
-(PyTorch names and shapes) and summary.json.
+(PyTorch names and shapes), summary.json, then analysis.json and report.html.
 `;
 
-const SWITCHES = new Set(["until_grokked", "force", "quiet", "help"]);
-const CLI_ONLY = ["out", "force", "quiet", "help"];
+const SWITCHES = new Set(["until_grokked", "force", "quiet", "help", "no_report"]);
+const CLI_ONLY = ["out", "force", "quiet", "help", "no_report"];
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SWITCHES);
@@ -55,8 +59,14 @@ async function main(argv: string[]): Promise<number> {
     case "train":
       if (args.positional.length > 0) throw new UsageError(`grok train takes no positional arguments, got '${args.positional[0]}'`);
       return train(args.flags);
+    case "analyze": {
+      if (args.positional.length !== 1 || Object.keys(args.flags).length > 0) throw new UsageError("usage: grok analyze DIR (a folder written by grok train)");
+      const { analysis, files } = await analyzeRun(args.positional[0]!);
+      process.stdout.write(`${analysisLine(analysis)} -> ${files.join(", ")}\n`);
+      return 0;
+    }
     default:
-      throw new UsageError(`unknown command '${args.command}' (commands: train, tasks, help)`);
+      throw new UsageError(`unknown command '${args.command}' (commands: train, analyze, tasks, help)`);
   }
 }
 
@@ -123,6 +133,10 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
   writeFileAtomic(join(out, "model.safetensors"), encodeCheckpoint(trainer.model, resolved));
   writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
   process.stdout.write(summaryLine(summary, out) + "\n");
+  if (flags.no_report !== true && summary.stopped !== "interrupted") {
+    const { analysis } = await analyzeRun(out);
+    process.stdout.write(`${analysisLine(analysis)} -> ${join(out, "report.html")}\n`);
+  }
   return summary.stopped === "interrupted" ? 130 : 0;
 }
 

@@ -1,0 +1,58 @@
+// `grok analyze runs/<name>`: reads a run folder, analyses its final model and writes
+// analysis.json and report.html (each atomically).
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { analyze, type Analysis } from "../core/analysis.js";
+import { loadCheckpoint } from "../core/checkpoint.js";
+import { resolveConfig, DEFAULTS, type RunConfig } from "../core/config.js";
+import { Model } from "../core/model.js";
+import type { Metrics, Summary } from "../core/train.js";
+import { dimsOf } from "../core/train.js";
+import { renderReport } from "../report/report.js";
+import { OutputError, writeFileAtomic } from "./files.js";
+import { loadEngine } from "./wasm.js";
+
+const RUN_FILES = ["config.json", "metrics.jsonl", "summary.json", "model.safetensors"];
+
+function readJson<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (e) {
+    throw new OutputError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** The config a run folder was trained with (its config.json, checked like command-line input). */
+function runConfig(saved: Record<string, unknown>): RunConfig {
+  const overrides: Record<string, string> = {};
+  for (const key of Object.keys(DEFAULTS)) if (key in saved) overrides[key] = String(saved[key]);
+  return resolveConfig(overrides);
+}
+
+export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; files: string[] }> {
+  const missing = RUN_FILES.filter((f) => !existsSync(join(dir, f)));
+  if (missing.length > 0) throw new OutputError(`${dir} is not a finished run folder: missing ${missing.join(", ")} (train one with \`grok train --out ${dir}\`)`);
+  const saved = readJson<Record<string, unknown>>(join(dir, "config.json"));
+  const config = runConfig(saved);
+  const summary = readJson<Summary>(join(dir, "summary.json"));
+  const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((line, i) => {
+    try {
+      return JSON.parse(line) as Metrics;
+    } catch {
+      throw new OutputError(`${join(dir, "metrics.jsonl")}: line ${i + 1} is not JSON`);
+    }
+  });
+  const model = new Model(await loadEngine(), dimsOf(config));
+  loadCheckpoint(model, readFileSync(join(dir, "model.safetensors")), undefined, join(dir, "model.safetensors"));
+  const analysis = analyze(model, config);
+  const html = await renderReport({ config: saved, metrics, summary, analysis });
+  writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(analysis) + "\n");
+  writeFileAtomic(join(dir, "report.html"), html);
+  return { analysis, files: [join(dir, "analysis.json"), join(dir, "report.html")] };
+}
+
+export function analysisLine(a: Analysis): string {
+  const f = (x: number): string => x.toFixed(3);
+  return `FFD/FCR of W_E ${f(a.ffd_E)}/${f(a.fcr_E)}, of W_L ${f(a.ffd_L)}/${f(a.fcr_L)}; key frequencies ${a.key_frequencies.join(", ") || "none"}; restricted loss ${a.restricted_loss.toPrecision(3)}`;
+}
