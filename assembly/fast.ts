@@ -16,7 +16,7 @@
 // table gradients -> weight gradients (once per step, independent of the batch size).
 
 import { gemm_nn, gemm_nt, gemm_tn } from "./gemm";
-import { relu_forward, relu_backward } from "./nn";
+import { relu_forward, relu_backward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
 /** The per-step token tables and their gradients (host-laid-out). */
@@ -264,6 +264,45 @@ function transpose_add(dst: usize, src: usize, cols: i32, rows: i32): void {
 
 function divide(p: usize, n: i32, d: f32): void {
   for (let i = 0; i < n; i++) store<f32>(at(p, i), load<f32>(at(p, i)) / d);
+}
+
+// ---- shards: the unit of work of one worker (one call each) ----
+
+/**
+ * One shard of a training step: zeroes the shard's own table-gradient partials (dWLT, dP,
+ * dU, dS of `tb`), runs forward, the loss (gradient scaled for a mean over `denominator`
+ * examples) and backward into those partials. Writes the loss sum (f64) and the number of
+ * correct predictions (i32) at `result`.
+ */
+export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, result: usize): void {
+  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp;
+  memory.fill(tb.dWLT, 0, <usize>(dmlp * dv) << 2);
+  memory.fill(tb.dP, 0, <usize>((1 + H) * dv * dmlp) << 2);
+  memory.fill(tb.dU, 0, <usize>((1 + H) * dv * dv) << 2);
+  memory.fill(tb.dS, 0, <usize>(H * dv * dv) << 2);
+  batch_forward(dims, tb, batch);
+  store<f64>(result, cross_entropy(batch.logits, batch.labels, batch.n, dv, batch.dlogits, denominator));
+  store<i32>(result, count_correct(batch.logits, batch.labels, batch.n, dv), 8);
+  batch_backward(dims, tb, batch);
+}
+
+/** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */
+export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, result: usize): void {
+  batch_forward(dims, tb, batch);
+  store<f64>(result, cross_entropy(batch.logits, batch.labels, batch.n, dims.d_vocab, 0, 1));
+  store<i32>(result, count_correct(batch.logits, batch.labels, batch.n, dims.d_vocab), 8);
+}
+
+/**
+ * dst[i] = sum over s = 0..count-1, in that order, of src[s * stride + i], for lo <= i < hi:
+ * the shards' partial gradients added up in a fixed order, whichever worker does which range.
+ */
+export function reduce_shards(dst: usize, src: usize, stride: i32, count: i32, lo: i32, hi: i32): void {
+  for (let i = lo; i < hi; i++) {
+    let s: f32 = 0;
+    for (let k = 0; k < count; k++) s += load<f32>(at(src, k * stride + i));
+    store<f32>(at(dst, i), s);
+  }
 }
 
 /** Sizes in bytes of the fast path's pointer tables (checked by the host). */

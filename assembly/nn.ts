@@ -29,14 +29,15 @@ export function relu_backward(dinp: usize, dout: usize, inp: usize, n: i32): voi
 }
 
 /**
- * Mean cross-entropy of `rows` rows of f32 logits [rows, n] against integer labels,
+ * SUM of the cross-entropies of `rows` rows of f32 logits [rows, n] against integer labels,
  * computed in f64 (float32 log-softmax underflows on the confident logits of a grokked
- * model). When `dlogits` is not 0, also writes d(mean loss)/d logits =
- * (softmax - onehot) / rows, rounded to f32 like PyTorch's cast back to the logits' dtype.
+ * model). When `dlogits` is not 0, also writes the gradient of (sum / denominator), the
+ * mean over a batch of `denominator` rows of which these are a shard:
+ * (softmax - onehot) / denominator, rounded to f32 like PyTorch's cast back to the logits' dtype.
  */
-export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, dlogits: usize): f64 {
+export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, dlogits: usize, denominator: f64): f64 {
   let total: f64 = 0;
-  const scale = 1.0 / <f64>rows;
+  const scale = 1.0 / denominator;
   for (let r = 0; r < rows; r++) {
     const row = logits + (<usize>(r * n) << 2);
     const label = load<i32>(labels + (<usize>r << 2));
@@ -54,7 +55,7 @@ export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, d
       }
     }
   }
-  return total / <f64>rows;
+  return total;
 }
 
 /** How many rows have their largest logit (first one on ties, like torch.argmax) at the label. */

@@ -19,7 +19,7 @@ import { loadEngine } from "../src/node/wasm.js";
 
 const quick = process.argv.includes("--quick");
 
-async function ms(name: string, fn: () => void, opts: { time: number; iterations: number }): Promise<number> {
+async function ms(name: string, fn: () => unknown, opts: { time: number; iterations: number }): Promise<number> {
   const bench = new Bench({ name, time: opts.time, iterations: opts.iterations, warmupIterations: 2, warmupTime: 0 });
   bench.add(name, fn);
   await bench.run();
@@ -39,9 +39,9 @@ async function stepBench(engine: Engine): Promise<void> {
     const path = makePath(model);
     const batch = path.newBatch(data.train, true);
     let t = 0;
-    return ms(name, () => {
+    return ms(name, async () => {
       model.zeroGrad();
-      path.lossAndGrad(batch);
+      await path.lossAndGrad(batch);
       model.adamwStep(cfg, ++t);
     }, { time: quick ? 500 : 3000, iterations: quick ? 3 : 10 });
   };

@@ -36,7 +36,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     const model = await fixtureModel(name);
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), false);
-    const { loss } = path.evaluate(batch);
+    const { loss } = await path.evaluate(batch);
     const rows = cfg.logits_rows * cfg.d_vocab;
     const logits = model.logits(batch).subarray(0, rows);
     assertCloseToMax("logits vs f32", logits, fixtureF32(name, "train_logits.bin"), 1e-5);
@@ -50,7 +50,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), true);
     model.zeroGrad();
-    path.lossAndGrad(batch);
+    await path.lossAndGrad(batch);
     for (const p of PARAM_NAMES) {
       assertCloseToMax(`d ${p}`, model.gradient(p), fixtureF64(name, `grads/${p}_f64.bin`), 1e-4);
     }
@@ -63,7 +63,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     const losses: number[] = [];
     for (let t = 1; t <= 10; t++) {
       model.zeroGrad();
-      losses.push(path.lossAndGrad(batch).loss);
+      losses.push((await path.lossAndGrad(batch)).loss);
       model.adamwStep(adamw, t);
       if (t === 1 || (t === 10 && pathName === "reference")) assertStepWeights(model, name, t, 3e-5);
       // The fast path's own trajectory leaves PyTorch's at step 7 of `full`: one MLP
@@ -74,7 +74,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
       // third of one lr step.
       if (t === 10 && pathName === "fast") assertStepWeights(model, name, t, 3e-4, Infinity);
     }
-    losses.push(path.evaluate(batch).loss);
+    losses.push((await path.evaluate(batch)).loss);
     assertAllClose("losses_adamw", losses, fixtureF64(name, "losses_adamw.bin"), 1e-6);
   });
 
@@ -84,7 +84,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     assert.equal(JSON.parse(metadata.config!).p, cfg.p);
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), false);
-    path.evaluate(batch);
+    await path.evaluate(batch);
     assertCloseToMax("logits", model.logits(batch).subarray(0, cfg.logits_rows * cfg.d_vocab), fixtureF32(name, "train_logits.bin"), 1e-5);
   });
 }
@@ -100,10 +100,10 @@ for (const name of FIXTURES) {
     let worst = 0;
     for (let t = 1; t <= 10; t++) {
       model.zeroGrad();
-      fast.lossAndGrad(fb);
+      await fast.lossAndGrad(fb);
       const fastGrads = PARAM_NAMES.map((p) => Float32Array.from(model.gradient(p)));
       model.zeroGrad();
-      reference.lossAndGrad(rb);
+      await reference.lossAndGrad(rb);
       PARAM_NAMES.forEach((p, i) => (worst = Math.max(worst, maxError(fastGrads[i]!, model.gradient(p)).rel)));
       model.adamwStep(opt, t);
     }

@@ -77,11 +77,11 @@ test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, als
   const pl = put(engine, logits), pd = engine.allocF32(rows * n);
   const plab = engine.alloc(rows * 4);
   engine.i32(plab, rows).set(labels);
-  const loss = engine.k.cross_entropy(pl, plab, rows, n, pd);
+  const loss = engine.k.cross_entropy(pl, plab, rows, n, pd, rows) / rows;
   const ref = crossEntropyRef(logits, labels, rows, n);
   assert.ok(Math.abs(loss - ref.loss) < 1e-12 * Math.max(1, ref.loss), `loss ${loss} vs ${ref.loss}`);
   assertAllClose("dlogits", engine.f32(pd, rows * n), ref.dlogits, 1e-9, 1e-6);
-  assert.equal(engine.k.cross_entropy(pl, plab, rows, n, 0), loss, "without gradients, the same loss");
+  assert.equal(engine.k.cross_entropy(pl, plab, rows, n, 0, rows) / rows, loss, "without gradients, the same loss");
 });
 
 test("count_correct takes the first maximum on ties, like torch.argmax", async () => {

@@ -22,7 +22,7 @@ test(`${pathName} path: gradients of a model with odd sizes match finite differe
   const path = makePath(model);
   const batch = path.newBatch(buildDataset(resolveTask("a2+ab+b2"), p, 0.6, 1).train, true);
   model.zeroGrad();
-  path.lossAndGrad(batch);
+  await path.lossAndGrad(batch);
   const h = 1e-3;
   for (const e of model.layout.entries) {
     const w = model.tensor(e.name);
@@ -32,9 +32,9 @@ test(`${pathName} path: gradients of a model with odd sizes match finite differe
     for (let i = 0; i < g.length; i++) {
       const w0 = w[i]!;
       w[i] = w0 + h;
-      const up = path.evaluate(batch).loss;
+      const up = (await path.evaluate(batch)).loss;
       w[i] = w0 - h;
-      const down = path.evaluate(batch).loss;
+      const down = (await path.evaluate(batch)).loss;
       w[i] = w0;
       worst = Math.max(worst, Math.abs((up - down) / (2 * h) - g[i]!));
     }
@@ -51,7 +51,7 @@ test(`${pathName} path: embedding columns of unused tokens get exactly zero grad
   const path = makePath(model);
   const batch = path.newBatch(buildDataset(resolveTask("add"), p, 0.5, 0).train, true);
   model.zeroGrad();
-  path.lossAndGrad(batch);
+  await path.lossAndGrad(batch);
   const g = model.gradient("embed.W_E");
   for (const unused of [p, p + 2, p + 3, p + 4]) {
     for (let d = 0; d < 16; d++) assert.equal(g[d * (p + 5) + unused], 0);
@@ -68,7 +68,7 @@ test(`${pathName} path: logits, loss and every gradient match the plain-TS float
   const path = makePath(model);
   const batch = path.newBatch(split, true);
   model.zeroGrad();
-  const { loss } = path.lossAndGrad(batch);
+  const { loss } = await path.lossAndGrad(batch);
   const ref = referenceLossAndGrad((name) => model.tensor(name), dims, split);
   assert.ok(Math.abs(loss - ref.loss) < 1e-6, `loss ${loss} vs ${ref.loss}`);
   assertCloseToMax("logits", model.logits(batch), ref.logits, 1e-5);

@@ -161,7 +161,7 @@ export function neuronClusters(G: Float32Array, basis: FourierBasis, m: number):
   return { dominant_frequency: dominant, fraction_explained: fraction, clusters };
 }
 
-export function analyze(model: Model, cfg: RunConfig, eta = DEFAULT_ETA): Analysis {
+export async function analyze(model: Model, cfg: RunConfig, eta = DEFAULT_ETA): Promise<Analysis> {
   const { engine, dims } = model;
   const p = cfg.p, dv = dims.d_vocab, dmlp = dims.d_mlp, H = dims.n_heads;
   const progress = new FourierProgress(model, p, eta);
@@ -171,7 +171,7 @@ export function analyze(model: Model, cfg: RunConfig, eta = DEFAULT_ETA): Analys
   const inputs = allInputs(cfg);
   const path = new FastPath(model);
   const batch = path.newBatch(inputs, false);
-  path.forward(batch);
+  await path.forward(batch);
   const logits = model.logits(batch).slice();
   const post = engine.f32(batch.ptrs.post!, inputs.n * dmlp).slice();
   const attn = engine.f32(batch.ptrs.attn!, inputs.n * H * CONTEXT).slice();

@@ -14,7 +14,7 @@ export interface Kernels {
   dot(k: number, x: number, y: number): number;
   relu_forward(out: number, inp: number, n: number): void;
   relu_backward(dinp: number, dout: number, inp: number, n: number): void;
-  cross_entropy(logits: number, labels: number, rows: number, n: number, dlogits: number): number;
+  cross_entropy(logits: number, labels: number, rows: number, n: number, dlogits: number, denominator: number): number;
   count_correct(logits: number, labels: number, rows: number, n: number): number;
   sum_squares(x: number, n: number): number;
   adamw_step(w: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void;
@@ -27,12 +27,17 @@ export interface Kernels {
   batch_forward(dims: number, tables: number, batch: number): void;
   batch_backward(dims: number, tables: number, batch: number): void;
   fast_table_bytes(which: number): number;
+  shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
+  shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
+  reduce_shards(dst: number, src: number, stride: number, count: number, lo: number, hi: number): void;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
   dft_cols(outCos: number, outSin: number, x: number, cols: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
 }
 
 const PAGE = 65536;
+/** 4 GiB, the most a 32-bit WebAssembly memory can hold (the `shared` build declares it). */
+const MAX_PAGES = 65536;
 /** The module's own static data lives below this address; host buffers start here. */
 const HEAP_START = PAGE;
 const ALIGN = 64;
@@ -44,11 +49,19 @@ export class Engine {
 
   private constructor(readonly memory: WebAssembly.Memory, readonly k: Kernels) {}
 
-  /** Instantiates the core from its .wasm bytes or compiled module. */
-  static async create(wasm: BufferSource | WebAssembly.Module): Promise<Engine> {
-    const memory = new WebAssembly.Memory({ initial: 2 });
+  /**
+   * Instantiates the core from its .wasm bytes or compiled module, over a new memory, or
+   * over `memory` (a worker attaching to the host's shared memory: it only runs kernels on
+   * buffers the host laid out, and never allocates).
+   */
+  static async create(wasm: BufferSource | WebAssembly.Module, memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 2 })): Promise<Engine> {
     const { exports } = await instantiate<Record<string, unknown>>(wasm, { env: { memory } });
     return new Engine(memory, exports as unknown as Kernels);
+  }
+
+  /** A memory that workers can share (for the core's `shared` build). */
+  static sharedMemory(): WebAssembly.Memory {
+    return new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   }
 
   /** Reserves `bytes` bytes (64-byte aligned, zero-filled) and returns the pointer. */

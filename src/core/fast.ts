@@ -1,57 +1,113 @@
 // The fast path (assembly/fast.ts): the same model and gradients through per-token tables
 // built once per step, so per-example work shrinks to the attention mix and the MLP.
+//
+// A batch is cut into at most MAX_SHARDS shards, a function of the batch size alone. Each
+// shard runs forward, loss and backward into gradient partials of its own; the partials are
+// then added up in shard order. The arithmetic is therefore the same with 1 worker or 8.
 
 import type { Split } from "./data.js";
 import { CONTEXT } from "./data.js";
-import type { Batch, LossAndAccuracy, Model, Path } from "./model.js";
+import { deal, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
+import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
+
+/** Shards per batch (so at most this many workers can share a step). */
+export const MAX_SHARDS = 8;
+
+// Field order of class Tables in assembly/fast.ts.
+const TABLES = ["Qt", "Kt", "Vt", "S", "R", "P", "U", "WLT", "WL"] as const;
+const GRADS = ["dQt", "dKt", "dVt", "dS", "dR", "dP", "dU", "dWLT"] as const;
+/** The table gradients a shard's backward writes (the rest are per step, in tables_backward). */
+const SHARD_GRADS = ["dS", "dP", "dU", "dWLT"] as const;
 
 export class FastPath implements Path {
-  /** The Tables pointer table of assembly/fast.ts. */
+  /** The step's Tables pointer table (forward tables and the summed gradients). */
   readonly tables: number;
-  private readonly gradTables: number[];
+  /** One Tables pointer table per shard: the same forward tables, its own gradient partials. */
+  private readonly shardTables: number[];
+  private readonly sizes: Record<string, number>;
+  private readonly ptrs: Record<string, number> = {};
+  private readonly partials: Record<string, number> = {};
 
-  constructor(readonly model: Model) {
+  constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
     const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
-    // Field order = class Tables in assembly/fast.ts: Qt Kt Vt S R P U WLT, (WL), and their gradients.
-    const sizes = [dv * h * dh, dv * h * dh, dv * h * dh, h * dv * dv, (1 + h) * dv * dm, (1 + h) * dv * dmlp, (1 + h) * dv * dv, dmlp * dv];
-    const forward = [...sizes, dv * dmlp].map((s) => engine.allocF32(s));
-    const backward = sizes.map((s) => engine.allocF32(s));
-    this.gradTables = backward.map((ptr, i) => [ptr, sizes[i]!]).flat();
-    this.tables = engine.table([...forward, ...backward], engine.k.fast_table_bytes(0));
+    const hd = h * dh;
+    this.sizes = {
+      Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
+      P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv, WL: dv * dmlp,
+    };
+    for (const name of TABLES) this.ptrs[name] = engine.allocF32(this.sizes[name]!);
+    for (const name of GRADS) this.ptrs[name] = engine.allocF32(this.sizes[name.slice(1)]!);
+    for (const name of SHARD_GRADS) this.partials[name] = engine.allocF32(MAX_SHARDS * this.sizes[name.slice(1)]!);
+    const bytes = engine.k.fast_table_bytes(0);
+    this.tables = engine.table([...TABLES, ...GRADS].map((n) => this.ptrs[n]!), bytes);
+    this.shardTables = Array.from({ length: MAX_SHARDS }, (_, s) => engine.table([...TABLES, ...GRADS].map((n) =>
+      (SHARD_GRADS as readonly string[]).includes(n) ? this.partials[n]! + 4 * s * this.sizes[n.slice(1)]! : this.ptrs[n]!), bytes));
   }
 
   newBatch(split: Split, backward: boolean): Batch {
     const { n } = split;
     const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = this.model.dims;
     const g = backward ? 1 : 0;
-    // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels).
-    return this.model.layBatch(split, [
-      ["attn", n * h * CONTEXT], ["pre", n * dmlp], ["post", n * dmlp], ["logits", n * dv],
-      ["dlogits", g * n * dv], ["dpost", g * n * dmlp],
-    ], this.model.engine.k.fast_table_bytes(1));
+    const engine = this.model.engine;
+    // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels), with the
+    // number of floats per example.
+    const perRow: [string, number][] = [["attn", h * CONTEXT], ["pre", dmlp], ["post", dmlp], ["logits", dv], ["dlogits", g * dv], ["dpost", g * dmlp]];
+    const batch = this.model.layBatch(split, perRow.map(([name, w]) => [name, n * w] as const), engine.k.fast_table_bytes(1));
+    // Each shard's table points at its rows of every per-example buffer.
+    const shards: Shard[] = ranges(n, Math.min(MAX_SHARDS, n)).map(([lo, hi]) => {
+      const at = (name: string, width: number): number => (batch.ptrs[name] ? batch.ptrs[name]! + 4 * lo * width : 0);
+      const table = engine.table([hi - lo, at("tokens", CONTEXT), at("labels", 1), ...perRow.map(([name, w]) => at(name, w))], engine.k.fast_table_bytes(1));
+      return { n: hi - lo, table, result: engine.alloc(16) };
+    });
+    return new Batch(n, batch.table, batch.ptrs, shards);
   }
 
-  /** Tables from the current weights, then the batch's forward pass. */
-  forward(batch: Batch): void {
+  /** Tables from the current weights (one thread: it is a few small products). */
+  private buildTables(): void {
     const m = this.model;
     m.engine.k.tables_forward(m.dimsTable, m.paramsTable, this.tables);
-    m.engine.k.batch_forward(m.dimsTable, this.tables, batch.table);
   }
 
-  evaluate(batch: Batch): LossAndAccuracy {
-    this.forward(batch);
-    return this.model.lossOf(batch, false);
+  /** Tables, then the forward pass of every shard (no loss). */
+  async forward(batch: Batch): Promise<void> {
+    this.buildTables();
+    const calls = batch.shards.map((s, i): KernelCall => ["batch_forward", this.model.dimsTable, this.shardTables[i]!, s.table]);
+    await this.executor.run(deal(calls, this.executor.workers));
   }
 
-  lossAndGrad(batch: Batch): LossAndAccuracy {
+  async evaluate(batch: Batch): Promise<LossAndAccuracy> {
+    this.buildTables();
+    const calls = batch.shards.map((s, i): KernelCall => ["shard_evaluate", this.model.dimsTable, this.shardTables[i]!, s.table, s.result]);
+    await this.executor.run(deal(calls, this.executor.workers));
+    return this.sumResults(batch);
+  }
+
+  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
+    if (!batch.ptrs.dlogits) throw new Error("this batch was laid out without gradients");
     const m = this.model;
-    const { k } = m.engine;
-    this.forward(batch);
-    const result = m.lossOf(batch, true);
-    for (let i = 0; i < this.gradTables.length; i += 2) m.engine.f32(this.gradTables[i]!, this.gradTables[i + 1]!).fill(0);
-    k.batch_backward(m.dimsTable, this.tables, batch.table);
-    k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables);
-    return result;
+    const workers = this.executor.workers;
+    this.buildTables();
+    const shardCalls = batch.shards.map((s, i): KernelCall => ["shard_loss_and_grad", m.dimsTable, this.shardTables[i]!, s.table, batch.n, s.result]);
+    await this.executor.run(deal(shardCalls, workers));
+    // Partials -> the step's table gradients, in shard order; workers take ranges.
+    const reduceCalls = SHARD_GRADS.flatMap((name) => {
+      const size = this.sizes[name.slice(1)]!;
+      return ranges(size, workers).map(([lo, hi]): KernelCall => ["reduce_shards", this.ptrs[name]!, this.partials[name]!, size, batch.shards.length, lo, hi]);
+    });
+    await this.executor.run(deal(reduceCalls, workers));
+    m.engine.k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables);
+    return this.sumResults(batch);
+  }
+
+  // Loss sums (f64) and correct counts of the shards, added in shard order.
+  private sumResults(batch: Batch): LossAndAccuracy {
+    const buffer = this.model.engine.memory.buffer;
+    let loss = 0, correct = 0;
+    for (const s of batch.shards) {
+      loss += new Float64Array(buffer, s.result, 1)[0]!;
+      correct += new Int32Array(buffer, s.result + 8, 1)[0]!;
+    }
+    return { loss: loss / batch.n, correct };
   }
 }

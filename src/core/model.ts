@@ -22,20 +22,31 @@ export interface LossAndAccuracy {
   correct: number;
 }
 
-/** A batch laid out in WASM memory: a pointer table and the pointers it holds, by name. */
-export class Batch {
-  constructor(readonly n: number, readonly table: number, readonly ptrs: Readonly<Record<string, number>>) {}
+/** One shard of a batch: its own pointer table over a slice of the batch's rows. */
+export interface Shard {
+  readonly n: number;
+  readonly table: number;
+  /** 16 bytes for the shard's results: loss sum (f64), correct count (i32). */
+  readonly result: number;
 }
 
-/** One way of computing logits, loss and gradients for a Model. */
+/** A batch laid out in WASM memory: a pointer table and the pointers it holds, by name. */
+export class Batch {
+  constructor(readonly n: number, readonly table: number, readonly ptrs: Readonly<Record<string, number>>, readonly shards: readonly Shard[] = []) {}
+}
+
+/**
+ * One way of computing logits, loss and gradients for a Model. Asynchronous because the
+ * work may run on other threads; the results never depend on where it ran.
+ */
 export interface Path {
   readonly model: Model;
   /** Lays out a batch over `split`; with `backward`, also what its gradients need. */
   newBatch(split: Split, backward: boolean): Batch;
   /** Forward pass, loss and number of correct predictions (no gradients). */
-  evaluate(batch: Batch): LossAndAccuracy;
+  evaluate(batch: Batch): Promise<LossAndAccuracy>;
   /** Forward and backward: gradients of the mean loss are ADDED to the model's gradient buffer. */
-  lossAndGrad(batch: Batch): LossAndAccuracy;
+  lossAndGrad(batch: Batch): Promise<LossAndAccuracy>;
 }
 
 export class Model {
@@ -103,7 +114,7 @@ export class Model {
     const { logits, labels, dlogits } = batch.ptrs;
     if (withGrad && !dlogits) throw new Error("this batch was laid out without gradients");
     const dv = this.dims.d_vocab;
-    const loss = k.cross_entropy(logits!, labels!, batch.n, dv, withGrad ? dlogits! : 0);
+    const loss = k.cross_entropy(logits!, labels!, batch.n, dv, withGrad ? dlogits! : 0, batch.n) / batch.n;
     return { loss, correct: k.count_correct(logits!, labels!, batch.n, dv) };
   }
 

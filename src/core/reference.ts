@@ -28,12 +28,12 @@ export class ReferencePath implements Path {
     m.engine.k.model_forward(m.dimsTable, m.paramsTable, batch.table);
   }
 
-  evaluate(batch: Batch): LossAndAccuracy {
+  async evaluate(batch: Batch): Promise<LossAndAccuracy> {
     this.forward(batch);
     return this.model.lossOf(batch, false);
   }
 
-  lossAndGrad(batch: Batch): LossAndAccuracy {
+  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
     const m = this.model;
     this.forward(batch);
     const result = m.lossOf(batch, true);

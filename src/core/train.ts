@@ -6,6 +6,7 @@
 import { ConfigError, type RunConfig } from "./config.js";
 import { buildDataset, type Dataset } from "./data.js";
 import type { Engine } from "./engine.js";
+import type { Executor } from "./executor.js";
 import { initParams } from "./init.js";
 import { FastPath } from "./fast.js";
 import { FourierProgress, type ProgressMeasures } from "./fourier/progress.js";
@@ -63,7 +64,11 @@ export class Trainer {
   private trainMs = 0;
   private readonly startMs: number;
 
-  constructor(engine: Engine, readonly config: RunConfig, private readonly clock: () => number = () => performance.now()) {
+  /**
+   * `executor` runs the shards of each step (default: this thread); with a worker pool,
+   * `engine` must be the pool's shared-memory engine. Results do not depend on it.
+   */
+  constructor(engine: Engine, readonly config: RunConfig, private readonly clock: () => number = () => performance.now(), executor?: Executor) {
     this.startMs = clock();
     this.task = resolveTask(config.task);
     this.data = buildDataset(this.task, config.p, config.frac, config.seed);
@@ -72,17 +77,17 @@ export class Trainer {
     }
     this.model = new Model(engine, dimsOf(config));
     initParams(this.model, config.seed);
-    this.path = config.path === "reference" ? new ReferencePath(this.model) : new FastPath(this.model);
+    this.path = config.path === "reference" ? new ReferencePath(this.model) : new FastPath(this.model, executor);
     this.trainBatch = this.path.newBatch(this.data.train, true);
     this.testBatch = this.path.newBatch(this.data.test, false);
     this.fourier = new FourierProgress(this.model, config.p);
   }
 
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
-  trainStep(): number {
+  async trainStep(): Promise<number> {
     const t0 = this.clock();
     this.model.zeroGrad();
-    const { loss } = this.path.lossAndGrad(this.trainBatch);
+    const { loss } = await this.path.lossAndGrad(this.trainBatch);
     if (!Number.isFinite(loss)) {
       throw new TrainingError(`train loss became ${loss} at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
     }
@@ -93,9 +98,9 @@ export class Trainer {
   }
 
   /** Train and test loss and accuracy at the current weights; records memorisation/grokking. */
-  evaluate(): Metrics {
-    const train = this.path.evaluate(this.trainBatch);
-    const test = this.path.evaluate(this.testBatch);
+  async evaluate(): Promise<Metrics> {
+    const train = await this.path.evaluate(this.trainBatch);
+    const test = await this.path.evaluate(this.testBatch);
     const m: Metrics = {
       step: this.step,
       train_loss: train.loss,
@@ -153,17 +158,17 @@ export interface RunHooks {
 
 /** Runs `trainer` to its end: evaluations on schedule, stop on steps, grokking or request. */
 export async function runTraining(trainer: Trainer, hooks: RunHooks = {}): Promise<Summary> {
-  let last = trainer.evaluate();
+  let last = await trainer.evaluate();
   hooks.onEval?.(last, trainer);
   let stopped: Summary["stopped"] | null = trainer.stopReason();
   while (stopped === null) {
-    const loss = trainer.trainStep();
+    const loss = await trainer.trainStep();
     hooks.onStep?.(trainer.step, loss, trainer);
     await hooks.pause?.();
     const interrupted = hooks.shouldStop?.() ?? false;
     stopped = interrupted ? "interrupted" : trainer.stopReason();
     if (trainer.step % trainer.config.eval_every === 0 || stopped !== null) {
-      last = trainer.evaluate();
+      last = await trainer.evaluate();
       hooks.onEval?.(last, trainer);
       if (!interrupted) stopped = trainer.stopReason();
     }

@@ -45,7 +45,7 @@ export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; fil
   });
   const model = new Model(await loadEngine(), dimsOf(config));
   loadCheckpoint(model, readFileSync(join(dir, "model.safetensors")), undefined, join(dir, "model.safetensors"));
-  const analysis = analyze(model, config);
+  const analysis = await analyze(model, config);
   const html = await renderReport({ config: saved, metrics, summary, analysis });
   writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(analysis) + "\n");
   writeFileAtomic(join(dir, "report.html"), html);

@@ -7,11 +7,13 @@ import { ConfigError, DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../
 import { encodeCheckpoint } from "../core/checkpoint.js";
 import { SafetensorsError } from "../core/safetensors.js";
 import { TaskError, TASKS } from "../core/tasks.js";
+import { MAX_SHARDS } from "../core/fast.js";
 import { formatMetrics, runTraining, Trainer, TrainingError, type Summary } from "../core/train.js";
 import { parseArgs, UsageError } from "./args.js";
 import { LineLog, OutputError, prepareRunDir, writeFileAtomic } from "./files.js";
 import { Progress } from "./progress.js";
 import { analysisLine, analyzeRun } from "./analyze.js";
+import { defaultWorkers, WorkerPool } from "./pool.js";
 import { loadEngine } from "./wasm.js";
 
 const HELP = `grok - grokking of modular arithmetic on a WebAssembly SIMD core
@@ -35,6 +37,7 @@ Train options (defaults = the paper's setup):
   --d-model, --n-heads, --d-head, --d-mlp                  model sizes      [${DEFAULTS.d_model}, ${DEFAULTS.n_heads}, ${DEFAULTS.d_head}, ${DEFAULTS.d_mlp}]
   --out DIR            run folder                    [runs/<task>_p<p>_r<frac>_s<seed>]
   --path fast|reference  how gradients are computed (same mathematics)     [${DEFAULTS.path}]
+  --workers N          threads sharing each step, 1..${MAX_SHARDS} (results do not depend on it) [cores: ${defaultWorkers()}]
   --force              overwrite a run folder that already holds a run
   --no-report          skip the analysis and report at the end
   --quiet              no progress output
@@ -44,7 +47,7 @@ Writes DIR/config.json, metrics.jsonl (one line per evaluation), model.safetenso
 `;
 
 const SWITCHES = new Set(["until_grokked", "force", "quiet", "help", "no_report"]);
-const CLI_ONLY = ["out", "force", "quiet", "help", "no_report"];
+const CLI_ONLY = ["out", "force", "quiet", "help", "no_report", "workers"];
 
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, SWITCHES);
@@ -87,9 +90,21 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
   const cfg = resolveConfig(overrides);
   const out = typeof flags.out === "string" ? flags.out : defaultOut(cfg);
   if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
+  const workers = flags.workers === undefined ? defaultWorkers() : Number(flags.workers);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_SHARDS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_SHARDS}, got '${flags.workers}'`);
   // Everything that can reject the input runs before the run folder is touched.
-  const trainer = new Trainer(await loadEngine(), cfg);
-  prepareRunDir(out, flags.force === true);
+  const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+  try {
+    const trainer = new Trainer(pool ? pool.engine : await loadEngine(), cfg, undefined, pool);
+    prepareRunDir(out, flags.force === true);
+    return await trainInto(out, trainer, flags, workers);
+  } finally {
+    await pool?.close();
+  }
+}
+
+async function trainInto(out: string, trainer: Trainer, flags: Record<string, string | boolean>, workers: number): Promise<number> {
+  const cfg = trainer.config;
   const resolved = {
     ...cfg,
     task_formula: trainer.task.formula,
@@ -131,8 +146,8 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
   process.off("SIGTERM", onSignal);
 
   writeFileAtomic(join(out, "model.safetensors"), encodeCheckpoint(trainer.model, resolved));
-  writeFileAtomic(join(out, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  process.stdout.write(summaryLine(summary, out) + "\n");
+  writeFileAtomic(join(out, "summary.json"), JSON.stringify({ ...summary, workers }, null, 2) + "\n");
+  process.stdout.write(summaryLine(summary, out, workers) + "\n");
   if (flags.no_report !== true && summary.stopped !== "interrupted") {
     const { analysis } = await analyzeRun(out);
     process.stdout.write(`${analysisLine(analysis)} -> ${join(out, "report.html")}\n`);
@@ -140,12 +155,12 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
   return summary.stopped === "interrupted" ? 130 : 0;
 }
 
-function summaryLine(s: Summary, out: string): string {
+function summaryLine(s: Summary, out: string, workers: number): string {
   const mem = s.memorized_step === null ? "never memorized" : `memorized at step ${s.memorized_step}`;
   const grok = s.grokked_step === null ? "did not grok" : `grokked at step ${s.grokked_step}`;
   const f = s.final;
   return `${s.task} p=${s.p} r=${s.frac} seed=${s.seed}: ${mem}, ${grok}; ${s.steps} steps in ${s.wall_s.toFixed(1)} s ` +
-    `(${s.ms_per_step.toFixed(1)} ms/step), final train acc ${f.train_acc.toFixed(3)} test acc ${f.test_acc.toFixed(3)}` +
+    `(${s.ms_per_step.toFixed(1)} ms/step on ${workers} worker${workers > 1 ? "s" : ""}), final train acc ${f.train_acc.toFixed(3)} test acc ${f.test_acc.toFixed(3)}` +
     `${s.stopped === "interrupted" ? " (interrupted)" : ""} -> ${out}`;
 }
 

@@ -3,16 +3,16 @@
 import { readFileSync } from "node:fs";
 import { Engine } from "../core/engine.js";
 
-export type Build = "release" | "debug";
+export type Build = "release" | "debug" | "shared";
 
 export function wasmPath(build: Build = "release"): URL {
   // dist/src/node/wasm.js -> <package>/build/<build>.wasm
   return new URL(`../../../build/${build}.wasm`, import.meta.url);
 }
 
-export function readWasm(build: Build = "release"): Uint8Array {
+export function readWasm(build: Build = "release"): Uint8Array<ArrayBuffer> {
   try {
-    return readFileSync(wasmPath(build));
+    return new Uint8Array(readFileSync(wasmPath(build)));
   } catch {
     throw new Error(`cannot read ${wasmPath(build).pathname}: build the WebAssembly core first with \`npm run build\``);
   }

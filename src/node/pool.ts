@@ -1,0 +1,46 @@
+// A pool of worker threads sharing the core's memory: an Executor for Node (worker_threads
+// + Comlink). The host engine uses the `shared` build over a shared memory; every worker
+// instantiates the same compiled module over it.
+
+import { wrap, type Remote } from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { Engine } from "../core/engine.js";
+import type { Executor, KernelCall } from "../core/executor.js";
+import { MAX_SHARDS } from "../core/fast.js";
+import type { KernelWorker } from "../../workers/kernel.worker.js";
+import { readWasm } from "./wasm.js";
+
+const WORKER = new URL("../../workers/kernel.worker.js", import.meta.url);
+
+/** Workers by default: one per core, at most one per shard. */
+export const defaultWorkers = (): number => Math.max(1, Math.min(availableParallelism(), MAX_SHARDS));
+
+export class WorkerPool implements Executor {
+  private constructor(readonly engine: Engine, private readonly threads: Worker[], private readonly remotes: Remote<KernelWorker>[]) {}
+
+  get workers(): number {
+    return this.threads.length;
+  }
+
+  /** An engine on shared memory and `n` workers attached to it. */
+  static async create(n: number): Promise<WorkerPool> {
+    if (!Number.isInteger(n) || n < 2 || n > MAX_SHARDS) throw new RangeError(`a pool needs 2 to ${MAX_SHARDS} workers, got ${n}`);
+    const module = await WebAssembly.compile(readWasm("shared"));
+    const memory = Engine.sharedMemory();
+    const engine = await Engine.create(module, memory);
+    const threads = Array.from({ length: n }, () => new Worker(WORKER));
+    const remotes = threads.map((t) => wrap<KernelWorker>(nodeEndpoint(t)));
+    await Promise.all(remotes.map((r) => r.attach(module, memory)));
+    return new WorkerPool(engine, threads, remotes);
+  }
+
+  async run(lists: readonly (readonly KernelCall[])[]): Promise<void> {
+    await Promise.all(lists.map((list, w) => (list.length > 0 ? this.remotes[w]!.run(list) : undefined)));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+}
