@@ -15,6 +15,7 @@ import { resolveTask } from "../src/core/tasks.js";
 import { dimsOf } from "../src/core/train.js";
 import { adamwRef, gemmRef } from "../src/reference/kernels.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
+import { WorkerPool } from "../src/node/pool.js";
 import { loadEngine } from "../src/node/wasm.js";
 
 const quick = process.argv.includes("--quick");
@@ -33,8 +34,8 @@ const fmt = (x: number, digits = 1): string => x.toFixed(digits).padStart(9);
 async function stepBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
   const data = buildDataset(resolveTask(cfg.task), cfg.p, cfg.frac, cfg.seed);
-  const timeOf = async (name: string, makePath: (m: Model) => Path): Promise<number> => {
-    const model = new Model(engine, dimsOf(cfg));
+  const timeOf = async (name: string, makePath: (m: Model) => Path, on: Engine = engine): Promise<number> => {
+    const model = new Model(on, dimsOf(cfg));
     initParams(model, cfg.seed);
     const path = makePath(model);
     const batch = path.newBatch(data.train, true);
@@ -46,6 +47,9 @@ async function stepBench(engine: Engine): Promise<void> {
     }, { time: quick ? 500 : 3000, iterations: quick ? 3 : 10 });
   };
   const fast = await timeOf("fast", (m) => new FastPath(m));
+  const pool = await WorkerPool.create(2);
+  const fast2 = await timeOf("fast, 2 workers", (m) => new FastPath(m, pool), pool.engine);
+  await pool.close();
   const reference = await timeOf("reference", (m) => new ReferencePath(m));
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = new Model(engine, dimsOf(cfg));
@@ -58,9 +62,9 @@ async function stepBench(engine: Engine): Promise<void> {
     tj++;
     for (const [name, w] of weights) adamwRef(w, grads[name], moments.get(name)![0], moments.get(name)![1], cfg, tj);
   }, { time: 0, iterations: quick ? 1 : 3 });
-  console.log(`training step (forward + backward + AdamW), p=${cfg.p} r=${cfg.frac}: ${data.train.n} pairs, d_model ${cfg.d_model}, d_mlp ${cfg.d_mlp}, 1 thread`);
+  console.log(`training step (forward + backward + AdamW), p=${cfg.p} r=${cfg.frac}: ${data.train.n} pairs, d_model ${cfg.d_model}, d_mlp ${cfg.d_mlp}; 1 thread unless said`);
   console.log(`  ${"".padEnd(26)}${"ms/step".padStart(9)}${"vs fast".padStart(10)}`);
-  for (const [name, t] of [["wasm fast path", fast], ["wasm reference path", reference], ["plain JS", js]] as const) {
+  for (const [name, t] of [["wasm fast path, 2 workers", fast2], ["wasm fast path", fast], ["wasm reference path", reference], ["plain JS", js]] as const) {
     console.log(`  ${name.padEnd(26)}${fmt(t)}${(t / fast).toFixed(1).padStart(9)}x`);
   }
 }

@@ -3,6 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../src/core/safetensors.js";
+import { loadCheckpoint } from "../src/core/checkpoint.js";
+import { Model } from "../src/core/model.js";
+import { fixtureBytes, fixtureConfig, newEngine } from "./helpers.js";
 
 const tensors = [
   { name: "embed.W_E", shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, -6.5]) },
@@ -35,4 +38,12 @@ test("truncated or foreign files are rejected with a reason", () => {
   assert.throws(() => decodeSafetensors(bytes.subarray(0, bytes.length - 4)), (e: Error) => e instanceof SafetensorsError && /truncated/.test(e.message));
   assert.throws(() => decodeSafetensors(new TextEncoder().encode("hello world, not a checkpoint")), SafetensorsError);
   assert.throws(() => decodeSafetensors(new Uint8Array(3)), /only 3 bytes/);
+});
+
+test("a checkpoint of another model size is rejected naming the tensor, both shapes and the fix", async () => {
+  const tiny = new Model(await newEngine(), fixtureConfig("tiny"));
+  assert.throws(() => loadCheckpoint(tiny, fixtureBytes("full", "weights.safetensors"), undefined, "full/weights.safetensors"),
+    (e: Error) => e instanceof SafetensorsError && /full\/weights.safetensors: 'embed.W_E' has shape \[128,102\], this model needs \[16,16\]: train with the checkpoint's p/.test(e.message));
+  const partial = encodeSafetensors([{ name: "embed.W_E", shape: [16, 16], data: new Float32Array(256) }], {});
+  assert.throws(() => loadCheckpoint(tiny, partial), /has no tensor 'blocks.0.attn.W_K'/);
 });
