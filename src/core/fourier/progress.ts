@@ -4,6 +4,7 @@
 // measurement costs two small products and two DFTs (well under a millisecond at p = 97).
 
 import type { Model } from "../model.js";
+import { entryOf, type ParamName } from "../params.js";
 import { Dft } from "./dft.js";
 import { DEFAULT_ETA, fcr, ffd, frequencyNorms, type FrequencyNorms } from "./measures.js";
 
@@ -24,19 +25,21 @@ export class FourierProgress {
     this.WL = model.engine.allocF32(p * model.dims.d_mlp);
   }
 
+  private pointer(name: ParamName): number {
+    return this.model.params + 4 * entryOf(this.model.layout, name).offset;
+  }
+
   /** mu/nu of W_E over its p number-token columns (norms over d_model). */
   embeddingNorms(): FrequencyNorms {
-    const { model } = this;
-    const WE = model.params + 4 * model.layout.entries[0]!.offset;
-    return frequencyNorms(this.dft.ofRows(WE, model.dims.d_model, model.dims.d_vocab));
+    const { d_model, d_vocab } = this.model.dims;
+    return frequencyNorms(this.dft.ofRows(this.pointer("embed.W_E"), d_model, d_vocab));
   }
 
   /** mu/nu of W_L = W_U[:, :p]ᵀ W_out along its p axis (norms over d_mlp). */
   neuronLogitNorms(): FrequencyNorms {
     const { model, p } = this;
     const { d_model: dm, d_vocab: dv, d_mlp: dmlp } = model.dims;
-    const at = (name: string): number => model.params + 4 * model.layout.entries.find((e) => e.name === name)!.offset;
-    model.engine.k.gemm_tn(p, dmlp, dm, at("unembed.W_U"), dv, at("blocks.0.mlp.W_out"), dmlp, this.WL, dmlp, false);
+    model.engine.k.gemm_tn(p, dmlp, dm, this.pointer("unembed.W_U"), dv, this.pointer("blocks.0.mlp.W_out"), dmlp, this.WL, dmlp, false);
     return frequencyNorms(this.dft.ofCols(this.WL, dmlp));
   }
 
