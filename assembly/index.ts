@@ -7,3 +7,4 @@ export { fill_normal } from "./init";
 export { model_forward, model_backward, table_bytes } from "./model";
 export { tables_forward, tables_backward, batch_forward, batch_backward, fast_table_bytes, shard_loss_and_grad, shard_evaluate, reduce_shards } from "./fast";
 export { dft_twiddles, dft_rows, dft_cols } from "./dft";
+export { simd_peak } from "./calibrate";

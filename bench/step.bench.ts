@@ -69,6 +69,27 @@ async function stepBench(engine: Engine): Promise<void> {
   }
 }
 
+// Where the fast step's time goes (1 thread): each phase of FastPath.lossAndGrad called on
+// its own, timed over the same batch.
+async function profileBench(engine: Engine): Promise<void> {
+  const cfg = DEFAULTS;
+  const data = buildDataset(resolveTask(cfg.task), cfg.p, cfg.frac, cfg.seed);
+  const model = new Model(engine, dimsOf(cfg));
+  initParams(model, cfg.seed);
+  const path = new FastPath(model);
+  const batch = path.newBatch(data.train, true);
+  const phases = path.phases(batch);
+  console.log(`\nfast step, by phase (1 thread, p50 ms)`);
+  let total = 0;
+  const rows: [string, number][] = [];
+  for (const [name, run] of [...phases, ["AdamW", () => model.adamwStep(cfg, 1)] as const]) {
+    const t = await ms(name, run, { time: quick ? 200 : 1000, iterations: 5 });
+    rows.push([name, t]);
+    total += t;
+  }
+  for (const [name, t] of rows) console.log(`  ${name.padEnd(44)}${fmt(t, 2)}  ${((100 * t) / total).toFixed(0).padStart(3)}%`);
+}
+
 interface Shape {
   name: string;
   layout: "nn" | "nt" | "tn";
@@ -88,9 +109,18 @@ const SHAPES: Shape[] = [
   { name: "dW_out = dresidᵀ post", layout: "tn", m: 128, n: 512, k: 2822 },
 ];
 
+// The WebAssembly SIMD peak of this machine, measured now: 64 flops per iteration of the
+// calibration kernel (assembly/calibrate.ts).
+async function simdPeak(engine: Engine): Promise<number> {
+  const iterations = 2_000_000;
+  const t = await ms("simd peak", () => engine.k.simd_peak(iterations), { time: 300, iterations: 10 });
+  return (64 * iterations) / 1e9 / (t / 1000);
+}
+
 async function gemmBench(engine: Engine): Promise<void> {
-  console.log(`\nmatrix products (GFLOP/s = 2MNK / time)`);
-  console.log(`  ${"shape".padEnd(26)}${"M x N x K".padEnd(18)}${"wasm ms".padStart(9)}${"GFLOP/s".padStart(9)}${"JS ms".padStart(9)}${"GFLOP/s".padStart(9)}${"ratio".padStart(8)}`);
+  const peak = await simdPeak(engine);
+  console.log(`\nmatrix products of the reference path (GFLOP/s = 2MNK / time); WASM SIMD peak measured now: ${peak.toFixed(1)} GFLOP/s`);
+  console.log(`  ${"shape".padEnd(26)}${"M x N x K".padEnd(18)}${"wasm ms".padStart(9)}${"GFLOP/s".padStart(9)}${"of peak".padStart(9)}${"JS ms".padStart(9)}${"GFLOP/s".padStart(9)}${"ratio".padStart(8)}`);
   for (const s of SHAPES) {
     const { m, n, k } = s;
     const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
@@ -104,10 +134,12 @@ async function gemmBench(engine: Engine): Promise<void> {
     const wasm = await ms(s.name, () => kernel(m, n, k, pa, lda, pb, ldb, pc, n, false), { time: quick ? 200 : 1000, iterations: 5 });
     const js = await ms(s.name, () => gemmRef(m, n, k, a, s.layout === "tn", b, s.layout === "nt", c, false), { time: 0, iterations: quick ? 1 : 2 });
     const gflop = (2 * m * n * k) / 1e9;
-    console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(gflop / (wasm / 1000))}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
+    const rate = gflop / (wasm / 1000);
+    console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(rate)}${`${((100 * rate) / peak).toFixed(0)}%`.padStart(9)}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
   }
 }
 
 const engine = await loadEngine();
 await stepBench(engine);
+await profileBench(engine);
 await gemmBench(engine);

@@ -100,6 +100,21 @@ export class FastPath implements Path {
     return this.sumResults(batch);
   }
 
+  /**
+   * The phases of lossAndGrad as separately callable steps (for profiling; run in order
+   * they are lossAndGrad on this thread).
+   */
+  phases(batch: Batch): [string, () => void][] {
+    const m = this.model;
+    const { k } = m.engine;
+    return [
+      ["tables forward (per step)", () => this.buildTables()],
+      ["shards: forward, loss, backward into partials", () => batch.shards.forEach((s, i) => k.shard_loss_and_grad(m.dimsTable, this.shardTables[i]!, s.table, batch.n, s.result))],
+      ["sum of shard partials", () => SHARD_GRADS.forEach((name) => { const size = this.sizes[name.slice(1)]!; k.reduce_shards(this.ptrs[name]!, this.partials[name]!, size, batch.shards.length, 0, size); })],
+      ["tables backward -> weight gradients", () => k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables)],
+    ];
+  }
+
   // Loss sums (f64) and correct counts of the shards, added in shard order.
   private sumResults(batch: Batch): LossAndAccuracy {
     const buffer = this.model.engine.memory.buffer;
