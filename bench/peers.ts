@@ -42,7 +42,7 @@ function torchStep(threads: number): number {
   if (!result.blas.some((lib) => lib.includes("openblas"))) {
     throw new Error(`PyTorch runs on ${result.blas.join(", ") || "no BLAS library"}, not OpenBLAS: install libopenblas0-openmp (apt-get), else the comparison is meaningless`);
   }
-  peerVersion = `PyTorch ${result.torch}, ${result.blas[0]!.split("/").at(-1)}`;
+  peerVersion = `PyTorch ${result.torch}, ${result.blas.find((lib) => lib.includes("libopenblas"))?.split("/").at(-1) ?? result.blas[0]}`;
   return result.ms_per_step;
 }
 

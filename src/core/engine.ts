@@ -32,7 +32,7 @@ export interface Kernels {
   reduce_shards(dst: number, src: number, stride: number, count: number, lo: number, hi: number): void;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
-  simd_peak(iterations: number): number;
+  simd_peak(iterations: number, buffer: number): number;
   dft_cols(outCos: number, outSin: number, x: number, cols: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
 }
 
