@@ -141,7 +141,7 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
  * From batch.dlogits to the table gradients, which are ACCUMULATED (the host zeroes them
  * once per step), so several batches or shards of one step add up.
  */
-export function batch_backward(dims: Dims, tb: Tables, batch: FastBatch): void {
+function batch_backward(dims: Dims, tb: Tables, batch: FastBatch): void {
   const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
   // forward was: logits += post WLT, post = relu(pre)
   gemm_tn(dmlp, dv, n, batch.post, dmlp, batch.dlogits, dv, tb.dWLT, dv, true);

@@ -25,7 +25,6 @@ export interface Kernels {
   tables_forward(dims: number, weights: number, tables: number): void;
   tables_backward(dims: number, weights: number, grads: number, tables: number): void;
   batch_forward(dims: number, tables: number, batch: number): void;
-  batch_backward(dims: number, tables: number, batch: number): void;
   fast_table_bytes(which: number): number;
   shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
   shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
@@ -84,11 +83,6 @@ export class Engine {
 
   allocF32(n: number): number {
     return this.alloc(n * 4);
-  }
-
-  /** Bytes handed out so far. */
-  get bytesUsed(): number {
-    return this.top - HEAP_START;
   }
 
   // Views are made on each call: growing the memory detaches earlier ones.
