@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { excludedLoss, keyFrequencies, logitSpectrum, meanLoss, neuronClusters, restrictedLoss } from "../src/core/analysis.js";
 import { fourierBasis } from "../src/core/fourier/basis.js";
 import { Transform2d } from "../src/core/fourier/transform2d.js";
+import { Model } from "../src/core/model.js";
 import { newEngine } from "./helpers.js";
 
 const p = 23;
@@ -84,4 +85,14 @@ test("neuron clusters: a neuron tuned to frequency k is assigned k with the vari
   assert.ok(Math.abs(r.fraction_explained[2]! - 16 / 17) < 1e-4, `${r.fraction_explained[2]}`);
   assert.ok(Math.abs(r.fraction_explained[3]! - 0.5) < 1e-4);
   assert.deepEqual(r.clusters.map((c) => c.k), [...new Set(r.dominant_frequency)].sort((a, b) => a - b));
+});
+
+test("weight norms: per tensor and in total, on weights with a known norm", async () => {
+  const model = new Model(await newEngine(), { d_vocab: 12, d_model: 8, n_heads: 2, d_head: 4, d_mlp: 16 });
+  model.tensor("embed.W_E").fill(0.5); // 8 x 12 entries of 0.5: norm sqrt(96 * 0.25)
+  model.tensor("unembed.W_U").fill(-2); // 96 entries of -2: norm sqrt(96 * 4)
+  assert.ok(Math.abs(model.tensorNorm("embed.W_E") - Math.sqrt(24)) < 1e-12);
+  assert.ok(Math.abs(model.tensorNorm("unembed.W_U") - Math.sqrt(384)) < 1e-12);
+  assert.equal(model.tensorNorm("blocks.0.attn.W_Q"), 0);
+  assert.ok(Math.abs(model.weightNorm() - Math.sqrt(24 + 384)) < 1e-12);
 });
