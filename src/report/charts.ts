@@ -71,10 +71,11 @@ export function spectrum(s: Analysis["spectrum_E"], title: string): TopLevelSpec
 
 /**
  * A heat map of a [rows][cols] array. Axis labels: at most about a dozen, at indices whose
- * label passes `labelled` (e.g. only "const" and "cos k" rows of a Fourier basis).
+ * label passes `labelled` (e.g. only "const" and "cos k" rows of a Fourier basis). With
+ * `logColor`, colours follow a symmetric-log scale (Fourier norms span decades).
  */
 export function heatmap(cells: number[][], rowLabels: string[], colLabels: string[], title: string, rowTitle: string, colTitle: string, colorTitle: string, size = 360,
-                        labelled: (label: string) => boolean = () => true): TopLevelSpec {
+                        labelled: (label: string) => boolean = () => true, logColor = false): TopLevelSpec {
   const values = cells.flatMap((row, i) => row.map((v, j) => ({ i, j, v })));
   const axis = (labels: string[]) => {
     const candidates = labels.map((l, i) => [l, i] as const).filter(([l]) => labelled(l)).map(([, i]) => i);
@@ -87,7 +88,7 @@ export function heatmap(cells: number[][], rowLabels: string[], colLabels: strin
     encoding: {
       x: { field: "j", type: "ordinal", title: colTitle, axis: { ...axis(colLabels), labelAngle: -60 } },
       y: { field: "i", type: "ordinal", title: rowTitle, axis: axis(rowLabels) },
-      color: { field: "v", type: "quantitative", title: colorTitle, scale: { scheme: "viridis" } },
+      color: { field: "v", type: "quantitative", title: colorTitle, scale: { scheme: "viridis", ...(logColor ? { type: "symlog" } : {}) } },
     },
     config: { view: { strokeWidth: 0 } },
   } as TopLevelSpec;

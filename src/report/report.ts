@@ -36,7 +36,7 @@ export async function renderReport({ config, metrics, summary, analysis: a }: Re
     ["Weight norm", charts.overTraining(metrics, summary, ["weight_norm"], "Weight norm", "L2 norm of all weights")],
     ["Embedding spectrum", charts.spectrum(a.spectrum_E, `W_E (number tokens): cos/sin norm per frequency. FFD ${num(a.ffd_E, 3)}, FCR ${num(a.fcr_E, 3)}`)],
     ["Neuron-logit spectrum", charts.spectrum(a.spectrum_L, `W_L = W_U[:, :p]ᵀ W_out: cos/sin norm per frequency. FFD ${num(a.ffd_L, 3)}, FCR ${num(a.fcr_L, 3)}`)],
-    ["Logits in the 2-D Fourier basis", charts.heatmap(a.logit_fourier.norms, a.logit_fourier.labels, a.logit_fourier.labels, "Norm of the logits' 2-D Fourier coefficients (over output classes)", "basis over a", "basis over b", "norm", 480, (l) => !l.startsWith("sin"))],
+    ["Logits in the 2-D Fourier basis", charts.heatmap(a.logit_fourier.norms, a.logit_fourier.labels, a.logit_fourier.labels, "Norm of the logits' 2-D Fourier coefficients (over output classes)", "basis over a", "basis over b", "norm (symlog colour)", 480, (l) => !l.startsWith("sin"), true)],
     ["Attention", charts.attentionMeans(a.attention.mean)],
     ...a.attention.on_a.map((cells, h): [string, TopLevelSpec] => [`Attention, head ${h}`, charts.heatmap(cells, tokens, tokens, `Head ${h}: attention of the last position on a`, "a", "b", "weight", 300)]),
     ["Neuron clusters", charts.neuronClusters(a.neurons)],
