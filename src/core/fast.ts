@@ -7,7 +7,7 @@
 
 import type { Split } from "./data.js";
 import { CONTEXT } from "./data.js";
-import { deal, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
+import { call, deal, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 
 /** Shards per batch (so at most this many workers can share a step). */
@@ -72,47 +72,63 @@ export class FastPath implements Path {
   /** Tables, then the forward pass of every shard (no loss). */
   async forward(batch: Batch): Promise<void> {
     this.buildTables();
-    const calls = batch.shards.map((s, i): KernelCall => ["batch_forward", this.model.dimsTable, this.shardTables[i]!, s.table]);
-    await this.executor.run(deal(calls, this.executor.workers));
+    await this.runAll(this.shardCalls(batch, (s, tables) => ["batch_forward", this.model.dimsTable, tables, s.table]));
   }
 
   async evaluate(batch: Batch): Promise<LossAndAccuracy> {
     this.buildTables();
-    const calls = batch.shards.map((s, i): KernelCall => ["shard_evaluate", this.model.dimsTable, this.shardTables[i]!, s.table, s.result]);
-    await this.executor.run(deal(calls, this.executor.workers));
+    await this.runAll(this.shardCalls(batch, (s, tables) => ["shard_evaluate", this.model.dimsTable, tables, s.table, s.result]));
     return this.sumResults(batch);
   }
 
   async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
     if (!batch.ptrs.dlogits) throw new Error("this batch was laid out without gradients");
-    const m = this.model;
-    const workers = this.executor.workers;
     this.buildTables();
-    const shardCalls = batch.shards.map((s, i): KernelCall => ["shard_loss_and_grad", m.dimsTable, this.shardTables[i]!, s.table, batch.n, s.result]);
-    await this.executor.run(deal(shardCalls, workers));
-    // Partials -> the step's table gradients, in shard order; workers take ranges.
-    const reduceCalls = SHARD_GRADS.flatMap((name) => {
-      const size = this.sizes[name.slice(1)]!;
-      return ranges(size, workers).map(([lo, hi]): KernelCall => ["reduce_shards", this.ptrs[name]!, this.partials[name]!, size, batch.shards.length, lo, hi]);
-    });
-    await this.executor.run(deal(reduceCalls, workers));
-    m.engine.k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables);
+    await this.runAll(this.lossAndGradCalls(batch));
+    await this.runAll(this.reduceCalls(batch, this.executor.workers));
+    this.backwardTables();
     return this.sumResults(batch);
   }
 
   /**
-   * The phases of lossAndGrad as separately callable steps (for profiling; run in order
-   * they are lossAndGrad on this thread).
+   * The phases of lossAndGrad as separately callable steps, on this thread (for profiling:
+   * run in order, they are lossAndGrad with one worker).
    */
   phases(batch: Batch): [string, () => void][] {
-    const m = this.model;
-    const { k } = m.engine;
+    const engine = this.model.engine;
+    const runHere = (calls: KernelCall[]) => (): void => calls.forEach((c) => call(engine, c));
     return [
       ["tables forward (per step)", () => this.buildTables()],
-      ["shards: forward, loss, backward into partials", () => batch.shards.forEach((s, i) => k.shard_loss_and_grad(m.dimsTable, this.shardTables[i]!, s.table, batch.n, s.result))],
-      ["sum of shard partials", () => SHARD_GRADS.forEach((name) => { const size = this.sizes[name.slice(1)]!; k.reduce_shards(this.ptrs[name]!, this.partials[name]!, size, batch.shards.length, 0, size); })],
-      ["tables backward -> weight gradients", () => k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables)],
+      ["shards: forward, loss, backward into partials", runHere(this.lossAndGradCalls(batch))],
+      ["sum of shard partials", runHere(this.reduceCalls(batch, 1))],
+      ["tables backward -> weight gradients", () => this.backwardTables()],
     ];
+  }
+
+  // One call per shard, given that shard's Tables pointer table.
+  private shardCalls(batch: Batch, make: (s: Shard, tables: number) => KernelCall): KernelCall[] {
+    return batch.shards.map((s, i) => make(s, this.shardTables[i]!));
+  }
+
+  private lossAndGradCalls(batch: Batch): KernelCall[] {
+    return this.shardCalls(batch, (s, tables) => ["shard_loss_and_grad", this.model.dimsTable, tables, s.table, batch.n, s.result]);
+  }
+
+  // Partials -> the step's table gradients, in shard order, cut into `parts` ranges per array.
+  private reduceCalls(batch: Batch, parts: number): KernelCall[] {
+    return SHARD_GRADS.flatMap((name) => {
+      const size = this.sizes[name.slice(1)]!;
+      return ranges(size, parts).map(([lo, hi]): KernelCall => ["reduce_shards", this.ptrs[name]!, this.partials[name]!, size, batch.shards.length, lo, hi]);
+    });
+  }
+
+  private runAll(calls: readonly KernelCall[]): Promise<void> {
+    return this.executor.run(deal(calls, this.executor.workers));
+  }
+
+  private backwardTables(): void {
+    const m = this.model;
+    m.engine.k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables);
   }
 
   // Loss sums (f64) and correct counts of the shards, added in shard order.
