@@ -5,8 +5,7 @@
 // shard runs forward, loss and backward into gradient partials of its own; the partials are
 // then added up in shard order. The arithmetic is therefore the same with 1 worker or 8.
 
-import type { Split } from "./data.js";
-import { CONTEXT } from "./data.js";
+import { CONTEXT, type Split } from "./data.js";
 import { call, deal, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 

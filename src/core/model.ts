@@ -3,8 +3,7 @@
 // reads. How a loss and its gradients are computed is a Path's business (reference.ts:
 // the literal model; fast.ts: the same mathematics through per-token tables).
 
-import type { Split } from "./data.js";
-import { CONTEXT } from "./data.js";
+import { CONTEXT, type Split } from "./data.js";
 import type { Engine } from "./engine.js";
 import { entryOf, paramLayout, PARAM_NAMES, type Dims, type ParamLayout, type ParamName } from "./params.js";
 

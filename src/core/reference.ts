@@ -1,8 +1,7 @@
 // The reference path: the literal model of PAPER.md over a batch (assembly/model.ts),
 // every activation of the last position kept. The oracle the fast path is tested against.
 
-import type { Split } from "./data.js";
-import { CONTEXT } from "./data.js";
+import { CONTEXT, type Split } from "./data.js";
 import type { Batch, LossAndAccuracy, Model, Path } from "./model.js";
 
 export class ReferencePath implements Path {
