@@ -2,6 +2,7 @@
 // host laid out (see src/core/engine.ts); nothing here allocates or keeps state.
 export { gemm_nn, gemm_nt, gemm_tn, dot } from "./gemm";
 export { relu_forward, relu_backward, cross_entropy, count_correct, sum_squares } from "./nn";
+export { exp_rows } from "./expf";
 export { adamw_step } from "./adamw";
 export { fill_normal } from "./init";
 export { model_forward, model_backward, table_bytes } from "./model";

@@ -1,5 +1,7 @@
 // Elementwise and row-wise kernels: ReLU, cross-entropy with an f64 log-sum-exp, argmax.
 
+import { exp_f32x4 } from "./expf";
+
 @inline function ld(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize>i << 2));
 }
@@ -29,33 +31,73 @@ export function relu_backward(dinp: usize, dout: usize, inp: usize, n: i32): voi
 }
 
 /**
- * SUM of the cross-entropies of `rows` rows of f32 logits [rows, n] against integer labels,
- * computed in f64 (float32 log-softmax underflows on the confident logits of a grokked
- * model). When `dlogits` is not 0, also writes the gradient of (sum / denominator), the
- * mean over a batch of `denominator` rows of which these are a shard:
- * (softmax - onehot) / denominator, rounded to f32 like PyTorch's cast back to the logits' dtype.
+ * SUM of the cross-entropies of `rows` rows of f32 logits [rows, n] against integer labels.
+ * Each exp(x - max) is a float32 SIMD exp (exp_f32x4, within 2 ulp), summed in f64, and the
+ * log-sum-exp is taken in f64: float32 log-softmax would round the loss of a confident row
+ * (1 + 1e-9) to 0. When `dlogits` is not 0, also writes the gradient of (sum / denominator),
+ * the mean over a batch of `denominator` rows of which these are a shard:
+ * (softmax - onehot) / denominator in f32, the label's entry -(sum of the other exps) / sum
+ * taken in f64 so it keeps its digits when the probability is close to 1.
  */
 export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, dlogits: usize, denominator: f64): f64 {
   let total: f64 = 0;
-  const scale = 1.0 / denominator;
   for (let r = 0; r < rows; r++) {
     const row = logits + (<usize>(r * n) << 2);
     const label = load<i32>(labels + (<usize>r << 2));
-    let mx: f64 = -Infinity;
-    for (let j = 0; j < n; j++) mx = max(mx, <f64>ld(row, j));
-    let sum: f64 = 0;
-    for (let j = 0; j < n; j++) sum += Math.exp(<f64>ld(row, j) - mx);
-    const lse = mx + Math.log(sum);
-    total += lse - <f64>ld(row, label);
+    const mx = row_max(row, n);
+    const sum = sum_exp(row, n, mx);
+    total += (<f64>mx + Math.log(sum)) - <f64>ld(row, label);
     if (dlogits != 0) {
       const drow = dlogits + (<usize>(r * n) << 2);
-      for (let j = 0; j < n; j++) {
-        const prob = Math.exp(<f64>ld(row, j) - lse);
-        st(drow, j, <f32>((prob - (j == label ? 1.0 : 0.0)) * scale));
-      }
+      write_softmax(drow, row, n, mx, <f32>(1.0 / (sum * denominator)));
+      // forward was: loss = lse - x_label, so d x_label = prob_label - 1 = (e_label - sum) / sum
+      const e_label = <f64>f32x4.extract_lane(exp_f32x4(f32x4.splat(ld(row, label) - mx)), 0);
+      st(drow, label, <f32>(((e_label - sum) / sum) / denominator));
     }
   }
   return total;
+}
+
+// Lanes j..j+3 of a row of n floats; lanes at or past n read as -Infinity (exp gives 0).
+@inline function lanes(row: usize, j: i32, n: i32): v128 {
+  if (j + 4 <= n) return v128.load(row + (<usize>j << 2));
+  let v = f32x4.splat(-Infinity);
+  if (j < n) v = f32x4.replace_lane(v, 0, ld(row, j));
+  if (j + 1 < n) v = f32x4.replace_lane(v, 1, ld(row, j + 1));
+  if (j + 2 < n) v = f32x4.replace_lane(v, 2, ld(row, j + 2));
+  return v;
+}
+
+function row_max(row: usize, n: i32): f32 {
+  let m = f32x4.splat(-Infinity);
+  for (let j = 0; j < n; j += 4) m = f32x4.max(m, lanes(row, j, n));
+  return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+}
+
+// sum_j exp(x_j - mx), each exp in f32, added in f64 (two f64x2 lanes per vector).
+function sum_exp(row: usize, n: i32, mx: f32): f64 {
+  const m = f32x4.splat(mx);
+  let lo = f64x2.splat(0), hi = f64x2.splat(0);
+  for (let j = 0; j < n; j += 4) {
+    const e = exp_f32x4(f32x4.sub(lanes(row, j, n), m));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
+    hi = f64x2.add(hi, f64x2.promote_low_f32x4(i8x16.shuffle(e, e, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+  }
+  const s = f64x2.add(lo, hi);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+// out_j = exp(x_j - mx) * inv
+function write_softmax(out: usize, row: usize, n: i32, mx: f32, inv: f32): void {
+  const m = f32x4.splat(mx), s = f32x4.splat(inv);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(out + (<usize>j << 2), f32x4.mul(exp_f32x4(f32x4.sub(v128.load(row + (<usize>j << 2)), m)), s));
+  if (j < n) {
+    const v = f32x4.mul(exp_f32x4(f32x4.sub(lanes(row, j, n), m)), s);
+    st(out, j, f32x4.extract_lane(v, 0));
+    if (j + 1 < n) st(out, j + 1, f32x4.extract_lane(v, 1));
+    if (j + 2 < n) st(out, j + 2, f32x4.extract_lane(v, 2));
+  }
 }
 
 /** How many rows have their largest logit (first one on ties, like torch.argmax) at the label. */

@@ -67,6 +67,21 @@ test("relu forward and backward match max(x, 0) and its gradient (0 at 0)", asyn
   assert.deepEqual([...engine.f32(pg, 103)], [...x].map((v, i) => (v > 0 ? dout[i]! : 0)));
 });
 
+test("exp_rows (the softmax's SIMD exp) is within 2 ulp of Math.exp, 0 where e^x is subnormal", async () => {
+  const engine = await newEngine();
+  const x = Float32Array.from({ length: 4003 }, (_, i) => -90 + (178 * i) / 4002);
+  x[7] = 0;
+  const px = put(engine, x), pe = engine.allocF32(x.length);
+  engine.k.exp_rows(pe, px, x.length);
+  const e = engine.f32(pe, x.length);
+  for (let i = 0; i < x.length; i++) {
+    const want = Math.exp(x[i]!);
+    if (x[i]! < -87.34) assert.equal(e[i], 0, `e^${x[i]}`);
+    else assert.ok(Math.abs(e[i]! - want) <= 2 * 2 ** -23 * want, `e^${x[i]} = ${e[i]}, want ${want}`);
+  }
+  assert.equal(e[7], 1, "e^0 is exactly 1");
+});
+
 test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, also on confident logits", async () => {
   const engine = await newEngine();
   const rows = 37, n = 102;
@@ -79,9 +94,17 @@ test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, als
   engine.i32(plab, rows).set(labels);
   const loss = engine.k.cross_entropy(pl, plab, rows, n, pd, rows) / rows;
   const ref = crossEntropyRef(logits, labels, rows, n);
-  assert.ok(Math.abs(loss - ref.loss) < 1e-12 * Math.max(1, ref.loss), `loss ${loss} vs ${ref.loss}`);
+  assert.ok(Math.abs(loss - ref.loss) < 1e-6 * Math.max(1, ref.loss), `loss ${loss} vs ${ref.loss}`);
   assertAllClose("dlogits", engine.f32(pd, rows * n), ref.dlogits, 1e-9, 1e-6);
   assert.equal(engine.k.cross_entropy(pl, plab, rows, n, 0, rows) / rows, loss, "without gradients, the same loss");
+  // The confident row alone: its loss (~1e-7) and its label's gradient keep their digits.
+  const one = uniform(n, 1);
+  one[4] = 20;
+  const p1 = put(engine, one), pd1 = engine.allocF32(n);
+  const loss1 = engine.k.cross_entropy(p1, plab + 12, 1, n, pd1, 1);
+  const ref1 = crossEntropyRef(one, [4], 1, n);
+  assert.ok(ref1.loss > 1e-8 && Math.abs(loss1 - ref1.loss) < 1e-6 * ref1.loss, `confident loss ${loss1} vs ${ref1.loss}`);
+  assert.ok(Math.abs(engine.f32(pd1, n)[4]! - ref1.dlogits[4]!) < 1e-6 * Math.abs(ref1.dlogits[4]!), "label gradient");
 });
 
 test("count_correct takes the first maximum on ties, like torch.argmax", async () => {

@@ -12,6 +12,7 @@ export interface Kernels {
   gemm_nt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   gemm_tn(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   dot(k: number, x: number, y: number): number;
+  exp_rows(out: number, inp: number, n: number): void;
   relu_forward(out: number, inp: number, n: number): void;
   relu_backward(dinp: number, dout: number, inp: number, n: number): void;
   cross_entropy(logits: number, labels: number, rows: number, n: number, dlogits: number, denominator: number): number;
