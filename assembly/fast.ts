@@ -12,8 +12,12 @@
 //   pre    = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i]          (= W_in resid_mid)
 //   logits = U_0[t2] + sum_{h,i} a_hi U_{1+h}[t_i] + relu(pre) WLT   (= W_U^T resid_post)
 //
-// Backward runs the same way in reverse: batch -> table gradients (per example), then
-// table gradients -> weight gradients (once per step, independent of the batch size).
+// Backward runs the same way in reverse: per example, d logits -> d pre (shard_loss_and_grad);
+// then the table gradients, each entry summed over the examples that used it
+// (table_grad_columns, dWLT as one long product, score_grads); then table gradients ->
+// weight gradients (tables_backward, once per step, independent of the batch size). Every
+// parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
+// result does not depend on how many workers share a step.
 
 import { gemm_nn, gemm_nt, gemm_tn } from "./gemm";
 import { relu_forward, relu_backward, cross_entropy, count_correct } from "./nn";
@@ -51,6 +55,7 @@ import { Dims, Weights } from "./model";
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
+  da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
 }
 
 const CTX: i32 = 3;
@@ -137,47 +142,6 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
   gemm_nn(n, dv, dmlp, batch.post, dmlp, tb.WLT, dv, batch.logits, dv, true);
 }
 
-/**
- * From batch.dlogits to the table gradients, which are ACCUMULATED (the host zeroes them
- * once per step), so several batches or shards of one step add up.
- */
-function batch_backward(dims: Dims, tb: Tables, batch: FastBatch): void {
-  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
-  // forward was: logits += post WLT, post = relu(pre)
-  gemm_tn(dmlp, dv, n, batch.post, dmlp, batch.dlogits, dv, tb.dWLT, dv, true);
-  gemm_nn(n, dmlp, dv, batch.dlogits, dv, tb.WL, dmlp, batch.dpost, dmlp, false);
-  relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
-  for (let b = 0; b < n; b++) {
-    const tok = batch.tokens + (<usize>(b * CTX) << 2);
-    const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
-    const pat = at(batch.attn, b * H * CTX);
-    const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
-    // forward was: pre = P_0[t2] + sum a_hi P_{1+h}[t_i]; logits = U_0[t2] + sum a_hi U_{1+h}[t_i] + ...
-    add_row(at(tb.dP, t2 * dmlp), dpre, dmlp);
-    add_row(at(tb.dU, t2 * dv), dlog, dv);
-    for (let h = 0; h < H; h++) {
-      const a = at(pat, h * CTX);
-      const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
-      // so dP_{1+h}[t_i] += a_hi dpre and da_hi = P_{1+h}[t_i].dpre (likewise U with dlogits)
-      const da0 = mix_backward(tb, (1 + h) * dv + t0, a0, dpre, dlog, dmlp, dv);
-      const da1 = mix_backward(tb, (1 + h) * dv + t1, a1, dpre, dlog, dmlp, dv);
-      const da2 = mix_backward(tb, (1 + h) * dv + t2, a2, dpre, dlog, dmlp, dv);
-      // forward was: a = softmax(s), s_i = S[h][t2][t_i]; so ds_i = a_i (da_i - sum_j a_j da_j)
-      const mean = a0 * da0 + a1 * da1 + a2 * da2;
-      const dSrow = at(tb.dS, (h * dv + t2) * dv);
-      accumulate(at(dSrow, t0), a0 * (da0 - mean));
-      accumulate(at(dSrow, t1), a1 * (da1 - mean));
-      accumulate(at(dSrow, t2), a2 * (da2 - mean));
-    }
-  }
-}
-
-// One (head, key) term of both mixes, backward: table-gradient rows += a * upstream; returns da.
-@inline function mix_backward(tb: Tables, row: i32, a: f32, dpre: usize, dlog: usize, dmlp: i32, dv: i32): f32 {
-  return dot_axpy(at(tb.P, row * dmlp), at(tb.dP, row * dmlp), a, dpre, dmlp)
-       + dot_axpy(at(tb.U, row * dv), at(tb.dU, row * dv), a, dlog, dv);
-}
-
 // out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats, blocks of dv rows.
 function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize): void {
   memory.copy(out, at(table, t2 * width), <usize>width << 2);
@@ -206,19 +170,29 @@ function axpy3(out: usize, n: i32, c0: f32, r0: usize, c1: f32, r1: usize, c2: f
   }
 }
 
-// returns row.up, and drow += a * up
-function dot_axpy(row: usize, drow: usize, a: f32, up: usize, n: i32): f32 {
+// Over columns [c0, c1): returns row.up, and drow += a * up. Two partial dot sums (even and
+// odd vectors) halve the chain of dependent adds.
+@inline function dot_axpy(row: usize, drow: usize, a: f32, up: usize, c0: i32, c1: i32): f32 {
   const av = f32x4.splat(a);
-  let s = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
+  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+  let j = c0;
+  for (; j + 8 <= c1; j += 8) {
+    const o = <usize>j << 2;
+    const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(row + o), u0));
+    s1 = f32x4.add(s1, f32x4.mul(v128.load(row + o, 16), u1));
+    v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(av, u0)));
+    v128.store(drow + o, f32x4.add(v128.load(drow + o, 16), f32x4.mul(av, u1)), 16);
+  }
+  for (; j + 4 <= c1; j += 4) {
     const o = <usize>j << 2;
     const u = v128.load(up + o);
-    s = f32x4.add(s, f32x4.mul(v128.load(row + o), u));
+    s0 = f32x4.add(s0, f32x4.mul(v128.load(row + o), u));
     v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(av, u)));
   }
+  const s = f32x4.add(s0, s1);
   let r = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
-  for (; j < n; j++) {
+  for (; j < c1; j++) {
     const o = <usize>j << 2;
     const u = load<f32>(up + o);
     r += load<f32>(row + o) * u;
@@ -227,14 +201,18 @@ function dot_axpy(row: usize, drow: usize, a: f32, up: usize, n: i32): f32 {
   return r;
 }
 
-// dst += src
-function add_row(dst: usize, src: usize, n: i32): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
+// Over columns [c0, c1): drow += up.
+function add_columns(drow: usize, up: usize, c0: i32, c1: i32): void {
+  let j = c0;
+  for (; j + 4 <= c1; j += 4) {
     const o = <usize>j << 2;
-    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+    v128.store(drow + o, f32x4.add(v128.load(drow + o), v128.load(up + o)));
   }
-  for (; j < n; j++) accumulate(at(dst, j), load<f32>(at(src, j)));
+  for (; j < c1; j++) accumulate(at(drow, j), load<f32>(at(up, j)));
+}
+
+function zero_columns(row: usize, c0: i32, c1: i32): void {
+  memory.fill(at(row, c0), 0, <usize>(c1 - c0) << 2);
 }
 
 @inline function accumulate(p: usize, x: f32): void {
@@ -269,21 +247,18 @@ function divide(p: usize, n: i32, d: f32): void {
 // ---- shards: the unit of work of one worker (one call each) ----
 
 /**
- * One shard of a training step: zeroes the shard's own table-gradient partials (dWLT, dP,
- * dU, dS of `tb`), runs forward, the loss (gradient scaled for a mean over `denominator`
- * examples) and backward into those partials. Writes the loss sum (f64) and the number of
- * correct predictions (i32) at `result`.
+ * One shard of a training step: forward, the loss (gradient scaled for a mean over
+ * `denominator` examples) and backward as far as d pre (in batch.dpost), all in the shard's
+ * own rows. Writes the loss sum (f64) and the number of correct predictions (i32) at `result`.
  */
 export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, result: usize): void {
-  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp;
-  memory.fill(tb.dWLT, 0, <usize>(dmlp * dv) << 2);
-  memory.fill(tb.dP, 0, <usize>((1 + H) * dv * dmlp) << 2);
-  memory.fill(tb.dU, 0, <usize>((1 + H) * dv * dv) << 2);
-  memory.fill(tb.dS, 0, <usize>(H * dv * dv) << 2);
+  const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n;
   batch_forward(dims, tb, batch);
-  store<f64>(result, cross_entropy(batch.logits, batch.labels, batch.n, dv, batch.dlogits, denominator));
-  store<i32>(result, count_correct(batch.logits, batch.labels, batch.n, dv), 8);
-  batch_backward(dims, tb, batch);
+  store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
+  store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
+  // forward was: logits += post WLT, post = relu(pre)
+  gemm_nn(n, dmlp, dv, batch.dlogits, dv, tb.WL, dmlp, batch.dpost, dmlp, false);
+  relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */
@@ -293,15 +268,74 @@ export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, result:
   store<i32>(result, count_correct(batch.logits, batch.labels, batch.n, dims.d_vocab), 8);
 }
 
+// ---- table gradients: each entry summed over the whole batch, in example order ----
+
 /**
- * dst[i] = sum over s = 0..count-1, in that order, of src[s * stride + i], for lo <= i < hi:
- * the shards' partial gradients added up in a fixed order, whichever worker does which range.
+ * Columns [p0, p1) of dP and [u0, u1) of dU (column range number `part`), and this range's share
+ * of every d attn (into batch.da_parts[part]). Forward was
+ *   pre = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i]   (logits likewise with U),
+ * so dP_{1+h}[t] = sum over the (example, position i) with t_i = t of a_hi d pre, dP_0[t] the
+ * same over position 2 with weight 1, and d a_hi = P_{1+h}[t_i].d pre + U_{1+h}[t_i].d logits.
+ * Examples are taken in batch order; the range's slice of every table row stays in cache.
  */
-export function reduce_shards(dst: usize, src: usize, stride: i32, count: i32, lo: i32, hi: i32): void {
-  for (let i = lo; i < hi; i++) {
-    let s: f32 = 0;
-    for (let k = 0; k < count; k++) s += load<f32>(at(src, k * stride + i));
-    store<f32>(at(dst, i), s);
+export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, part: i32, p0: i32, p1: i32, u0: i32, u1: i32): void {
+  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
+  const da = at(batch.da_parts, part * n * H * CTX);
+  for (let row = 0; row < (1 + H) * dv; row++) {
+    zero_columns(at(tb.dP, row * dmlp), p0, p1);
+    zero_columns(at(tb.dU, row * dv), u0, u1);
+  }
+  for (let b = 0; b < n; b++) {
+    const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
+    for (let i = 0; i < CTX; i++) {
+      const t = load<i32>(at(batch.tokens, b * CTX + i));
+      if (i == CTX - 1) {
+        add_columns(at(tb.dP, t * dmlp), dpre, p0, p1);
+        add_columns(at(tb.dU, t * dv), dlog, u0, u1);
+      }
+      const a = at(batch.attn, b * H * CTX + i), d = at(da, b * H * CTX + i);
+      heads_backward(tb.P, tb.dP, dmlp, dv, H, t, a, dpre, p0, p1, d, false);
+      if (u1 > u0) heads_backward(tb.U, tb.dU, dv, dv, H, t, a, dlog, u0, u1, d, true);
+    }
+  }
+}
+
+// One (example, position) of a mix, backward, over columns [c0, c1): for every head h, with
+// a_h = load(a + h*CTX): dT_{1+h}[t] += a_h up and d_h (+)= T_{1+h}[t].up at d + h*CTX.
+function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32, a: usize, up: usize, c0: i32, c1: i32, d: usize, add: bool): void {
+  for (let h = 0; h < H; h++) {
+    const row = <usize>(((1 + h) * dv + t) * width) << 2;
+    const dot = dot_axpy(T + row, dT + row, load<f32>(at(a, h * CTX)), up, c0, c1);
+    store<f32>(at(d, h * CTX), add ? load<f32>(at(d, h * CTX)) + dot : dot);
+  }
+}
+
+/**
+ * dS from the d attn of table_grad_columns (its `parts` column ranges added in order): forward
+ * was a_h = softmax_i(s_hi), s_hi = S[h][t2][t_i], so ds_i = a_i (da_i - sum_j a_j da_j).
+ */
+export function score_grads(dims: Dims, tb: Tables, batch: FastBatch, parts: i32): void {
+  const dv = dims.d_vocab, H = dims.n_heads, n = batch.n;
+  const stride = n * H * CTX;
+  memory.fill(tb.dS, 0, <usize>(H * dv * dv) << 2);
+  for (let b = 0; b < n; b++) {
+    const tok = batch.tokens + (<usize>(b * CTX) << 2);
+    const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
+    for (let h = 0; h < H; h++) {
+      const k = (b * H + h) * CTX;
+      const a = at(batch.attn, k);
+      const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
+      let da0: f32 = 0, da1: f32 = 0, da2: f32 = 0;
+      for (let part = 0; part < parts; part++) {
+        const d = at(batch.da_parts, part * stride + k);
+        da0 += load<f32>(d); da1 += load<f32>(d, 4); da2 += load<f32>(d, 8);
+      }
+      const mean = a0 * da0 + a1 * da1 + a2 * da2;
+      const dSrow = at(tb.dS, (h * dv + t2) * dv);
+      accumulate(at(dSrow, t0), a0 * (da0 - mean));
+      accumulate(at(dSrow, t1), a1 * (da1 - mean));
+      accumulate(at(dSrow, t2), a2 * (da2 - mean));
+    }
   }
 }
 

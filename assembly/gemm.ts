@@ -57,19 +57,22 @@ function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
     let i = 0;
     for (; i + 4 <= m; i += 4) {
       let j = 0;
-      for (; j < n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), ldc, min(8, n - j));
+      for (; j < n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), ldc, min(8, n - j), 4);
     }
-    for (; i < m; i++) row_times_matrix(kc, n, ak + (<usize>(i * ais) << 2), aks, bk, ldb, c + (<usize>(i * ldc) << 2));
+    // The last m % 4 rows one at a time: the same tile with all four rows on that row of A
+    // and C (row strides 0), storing only the first, so every element is summed the same way.
+    for (; i < m; i++) {
+      for (let j = 0; j < n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), 0, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), 0, min(8, n - j), 1);
+    }
   }
 }
 
-// The 4x8 micro-kernel: C[0..4, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8.
-// Pointers advance by constant strides so the loop body is loads and arithmetic only.
-@inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32): void {
-  let c00 = ldv(c, 0), c01 = ldv(c, 4);
-  let c10 = ldv(c, ldc), c11 = ldv(c, ldc + 4);
-  let c20 = ldv(c, 2 * ldc), c21 = ldv(c, 2 * ldc + 4);
-  let c30 = ldv(c, 3 * ldc), c31 = ldv(c, 3 * ldc + 4);
+// The 4x8 micro-kernel: C[0..rows, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8, rows 4 or 1.
+// The block's sum starts from zero and is added to C at the end (blocked summation: a long K
+// accumulates rounding over KC terms and K/KC blocks, not over K terms). Pointers advance by
+// constant strides so the loop body is loads and arithmetic only.
+@inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const r1 = <usize>ais << 2, r2 = r1 << 1, r3 = r1 + r2;
   const a_step = <usize>aks << 2, b_step = <usize>ldb << 2;
   let pa = a, pb = b;
@@ -85,16 +88,20 @@ function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
     pa += a_step;
     pb += b_step;
   }
+  add_row(c, c00, c01, cols);
+  if (rows == 1) return;
+  add_row(c + (<usize>ldc << 2), c10, c11, cols);
+  add_row(c + (<usize>(2 * ldc) << 2), c20, c21, cols);
+  add_row(c + (<usize>(3 * ldc) << 2), c30, c31, cols);
+}
+
+// C[0..cols] += [lo, hi] (the first `cols` <= 8 lanes).
+@inline function add_row(c: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols == 8) {
-    stv(c, 0, c00); stv(c, 4, c01);
-    stv(c, ldc, c10); stv(c, ldc + 4, c11);
-    stv(c, 2 * ldc, c20); stv(c, 2 * ldc + 4, c21);
-    stv(c, 3 * ldc, c30); stv(c, 3 * ldc + 4, c31);
+    stv(c, 0, f32x4.add(ldv(c, 0), lo));
+    stv(c, 4, f32x4.add(ldv(c, 4), hi));
   } else {
-    store_cols(c, c00, c01, cols);
-    store_cols(c + (<usize>ldc << 2), c10, c11, cols);
-    store_cols(c + (<usize>(2 * ldc) << 2), c20, c21, cols);
-    store_cols(c + (<usize>(3 * ldc) << 2), c30, c31, cols);
+    store_cols(c, f32x4.add(ldv(c, 0), lo), f32x4.add(ldv(c, 4), hi), cols);
   }
 }
 
@@ -112,18 +119,6 @@ function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
   if (count > 0) st(c, 0, f32x4.extract_lane(v, 0));
   if (count > 1) st(c, 1, f32x4.extract_lane(v, 1));
   if (count > 2) st(c, 2, f32x4.extract_lane(v, 2));
-}
-
-// One row of C: c[0..n] += sum_k A(k) B[k, 0..n] (row tail of the blocked loop).
-function row_times_matrix(kc: i32, n: i32, a: usize, aks: i32, b: usize, ldb: i32, c: usize): void {
-  for (let kk = 0; kk < kc; kk++) {
-    const s = ld(a, kk * aks);
-    const sv = f32x4.splat(s);
-    const brow = b + (<usize>(kk * ldb) << 2);
-    let j = 0;
-    for (; j + 4 <= n; j += 4) stv(c, j, f32x4.add(ldv(c, j), f32x4.mul(sv, ldv(brow, j))));
-    for (; j < n; j++) st(c, j, ld(c, j) + s * ld(brow, j));
-  }
 }
 
 /** C (+)= A · Bᵀ with A[M,K], B[N,K]. */

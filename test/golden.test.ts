@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PARAM_NAMES } from "../src/core/params.js";
 import { loadCheckpoint } from "../src/core/checkpoint.js";
-import { Model } from "../src/core/model.js";
+import { Model, type Batch } from "../src/core/model.js";
+import { ReferencePath } from "../src/core/reference.js";
 import { assertAllClose, assertCloseToMax, maxError, fixtureBytes, fixtureConfig, fixtureF32, fixtureF64, fixtureModel, fixtureSplit, newEngine, PATHS, type FixtureName } from "./helpers.js";
 
 const FIXTURES: FixtureName[] = ["tiny", "full"];
@@ -26,6 +27,15 @@ function assertStepWeights(model: Model, name: FixtureName, t: number, atol: num
   }
   console.log(`  step ${t}: ${beyond} of ${total} entries differ by more than 1e-6`);
   assert.ok(beyond <= total / 5000, `step ${t}: ${beyond} of ${total} entries differ by more than 1e-6`);
+}
+
+// The first pre-activation (of the same example and neuron) that two batches over the same
+// examples put on different sides of the ReLU, or null.
+function reluDisagreement(a: Model, batchA: Batch, b: Model, batchB: Batch): { a: number; b: number } | null {
+  const size = batchA.n * a.dims.d_mlp;
+  const preA = a.engine.f32(batchA.ptrs.pre!, size), preB = b.engine.f32(batchB.ptrs.pre!, size);
+  for (let i = 0; i < size; i++) if (preA[i]! > 0 !== preB[i]! > 0) return { a: preA[i]!, b: preB[i]! };
+  return null;
 }
 
 for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIXTURES) {
@@ -60,17 +70,31 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     const model = await fixtureModel(name);
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), true);
+    // The reference path (which sums in PyTorch's order) runs alongside on the same examples.
+    const twin = pathName === "reference" ? null : await fixtureModel(name);
+    const reference = twin && new ReferencePath(twin);
+    const refBatch = reference?.newBatch(batch.examples, true);
     const losses: number[] = [];
+    let kink: { step: number; a: number; b: number } | null = null;
     for (let t = 1; t <= 10; t++) {
       model.zeroGrad();
       losses.push((await path.lossAndGrad(batch)).loss);
+      if (twin && reference && refBatch) {
+        twin.zeroGrad();
+        await reference.lossAndGrad(refBatch);
+        twin.adamwStep(adamw, t);
+        kink ??= ((found) => found && { step: t, ...found })(reluDisagreement(model, batch, twin, refBatch));
+      }
       model.adamwStep(adamw, t);
-      // If a change of summation order makes this fail at step 10 only, look for a ReLU kink:
-      // an earlier fast path left PyTorch's trajectory at step 7 of `full` when one MLP
-      // pre-activation of |pre| < 3e-8 landed on the other side of 0, changing one example's
-      // neuron gradient by O(1). The teacher-forced test below tells that apart from a bug.
-      if (t === 1 || t === 10) assertStepWeights(model, name, t, 3e-5);
+      if (t === 1) assertStepWeights(model, name, t, 3e-5);
     }
+    // A pre-activation within float32 rounding of 0 (the ReLU kink) may land on the other side
+    // than in PyTorch; AdamW carries that O(1) change of one neuron's gradient into every later
+    // step. The fast path sums in another order than PyTorch, and on `full` its trajectory
+    // meets one at step 7 (3e-8 against -6e-8 on the reference path's): from there on, only
+    // the teacher-forced test below can compare it.
+    if (kink) console.log(`  step 10 weights not compared: at step ${kink.step} a pre-activation is ${kink.a.toExponential(1)} here, ${kink.b.toExponential(1)} along the reference path`);
+    else assertStepWeights(model, name, 10, 3e-5);
     losses.push((await path.evaluate(batch)).loss);
     assertAllClose("losses_adamw", losses, fixtureF64(name, "losses_adamw.bin"), 1e-6);
   });

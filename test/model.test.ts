@@ -69,7 +69,8 @@ test(`${pathName} path: logits, loss and every gradient match the plain-TS float
   const batch = path.newBatch(split, true);
   model.zeroGrad();
   const { loss } = await path.lossAndGrad(batch);
-  const ref = referenceLossAndGrad((name) => model.tensor(name), dims, split);
+  // (in the batch's own order of examples, so the logits compare row by row)
+  const ref = referenceLossAndGrad((name) => model.tensor(name), dims, batch.examples);
   assert.ok(Math.abs(loss - ref.loss) < 1e-6, `loss ${loss} vs ${ref.loss}`);
   assertCloseToMax("logits", model.logits(batch), ref.logits, 1e-5);
   for (const e of model.layout.entries) assertCloseToMax(`d ${e.name}`, model.gradient(e.name), ref.grads[e.name], 1e-5);

@@ -29,7 +29,8 @@ export interface Kernels {
   fast_table_bytes(which: number): number;
   shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
   shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
-  reduce_shards(dst: number, src: number, stride: number, count: number, lo: number, hi: number): void;
+  table_grad_columns(dims: number, tables: number, batch: number, part: number, p0: number, p1: number, u0: number, u1: number): void;
+  score_grads(dims: number, tables: number, batch: number, parts: number): void;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
   simd_peak(iterations: number, buffer: number): number;

@@ -1,9 +1,13 @@
 // The fast path (assembly/fast.ts): the same model and gradients through per-token tables
 // built once per step, so per-example work shrinks to the attention mix and the MLP.
 //
-// A batch is cut into at most MAX_SHARDS shards, a function of the batch size alone. Each
-// shard runs forward, loss and backward into gradient partials of its own; the partials are
-// then added up in shard order. The arithmetic is therefore the same with 1 worker or 8.
+// A step runs in phases, each a list of independent kernel calls dealt out to the workers:
+//   1. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
+//      alone); each runs forward, loss and backward as far as d pre in its own rows;
+//   2. table gradients: COLUMN_PARTS column ranges of dP and dU, COLUMN_PARTS row ranges of
+//      dWLT, each summed over the whole batch in example order;
+//   3. on this thread: dS, then the weight gradients from the table gradients.
+// No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
 
 import { CONTEXT, type Split } from "./data.js";
 import { call, deal, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
@@ -11,21 +15,49 @@ import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "
 
 /** Shards per batch (so at most this many workers can share a step). */
 export const MAX_SHARDS = 8;
+/** Column (and row) ranges of the table gradients: a constant, so no sum depends on the worker count. */
+export const COLUMN_PARTS = 8;
+/**
+ * How many of those ranges also take columns of dU, whose rows are short (d_vocab floats):
+ * cut finer, the per-row overhead outweighs the work.
+ */
+const U_PARTS = 2;
 
 // Field order of class Tables in assembly/fast.ts.
 const TABLES = ["Qt", "Kt", "Vt", "S", "R", "P", "U", "WLT", "WL"] as const;
 const GRADS = ["dQt", "dKt", "dVt", "dS", "dR", "dP", "dU", "dWLT"] as const;
-/** The table gradients a shard's backward writes (the rest are per step, in tables_backward). */
-const SHARD_GRADS = ["dS", "dP", "dU", "dWLT"] as const;
+
+/**
+ * [lo, hi) cuts of [0, n) into exactly `parts` ranges whose inner bounds are multiples of 4
+ * (whole SIMD vectors); some may be empty when n is small.
+ */
+export function alignedRanges(n: number, parts: number): [number, number][] {
+  const cut = (i: number): number => (i === parts ? n : 4 * Math.floor((i * n) / parts / 4));
+  return Array.from({ length: parts }, (_, i) => [cut(i), cut(i + 1)] as [number, number]);
+}
+
+/**
+ * The examples of a split sorted by their tokens (first position first; stable). A training
+ * batch is laid out in this order: the loss and every gradient are sums over examples, which
+ * only change their order of summation, while consecutive examples share their first token,
+ * so the table rows of that token stay in cache through the mix and its backward.
+ */
+export function inTokenOrder(split: Split): Split {
+  const key = (b: number, i: number): number => split.tokens[b * CONTEXT + i]!;
+  const order = Array.from({ length: split.n }, (_, b) => b).sort((x, y) => {
+    for (let i = 0; i < CONTEXT; i++) if (key(x, i) !== key(y, i)) return key(x, i) - key(y, i);
+    return x - y;
+  });
+  const tokens = new Int32Array(split.tokens.length);
+  order.forEach((b, r) => tokens.set(split.tokens.subarray(b * CONTEXT, (b + 1) * CONTEXT), r * CONTEXT));
+  return { n: split.n, tokens, labels: Int32Array.from(order, (b) => split.labels[b]!) };
+}
 
 export class FastPath implements Path {
-  /** The step's Tables pointer table (forward tables and the summed gradients). */
+  /** The step's Tables pointer table (forward tables and table gradients). */
   readonly tables: number;
-  /** One Tables pointer table per shard: the same forward tables, its own gradient partials. */
-  private readonly shardTables: number[];
   private readonly sizes: Record<string, number>;
   private readonly ptrs: Record<string, number> = {};
-  private readonly partials: Record<string, number> = {};
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
@@ -37,29 +69,28 @@ export class FastPath implements Path {
     };
     for (const name of TABLES) this.ptrs[name] = engine.allocF32(this.sizes[name]!);
     for (const name of GRADS) this.ptrs[name] = engine.allocF32(this.sizes[name.slice(1)]!);
-    for (const name of SHARD_GRADS) this.partials[name] = engine.allocF32(MAX_SHARDS * this.sizes[name.slice(1)]!);
-    const bytes = engine.k.fast_table_bytes(0);
-    this.tables = engine.table([...TABLES, ...GRADS].map((n) => this.ptrs[n]!), bytes);
-    this.shardTables = Array.from({ length: MAX_SHARDS }, (_, s) => engine.table([...TABLES, ...GRADS].map((n) =>
-      (SHARD_GRADS as readonly string[]).includes(n) ? this.partials[n]! + 4 * s * this.sizes[n.slice(1)]! : this.ptrs[n]!), bytes));
+    this.tables = engine.table([...TABLES, ...GRADS].map((n) => this.ptrs[n]!), engine.k.fast_table_bytes(0));
   }
 
-  newBatch(split: Split, backward: boolean): Batch {
+  newBatch(examples: Split, backward: boolean): Batch {
+    const split = backward ? inTokenOrder(examples) : examples;
     const { n } = split;
     const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = this.model.dims;
     const g = backward ? 1 : 0;
     const engine = this.model.engine;
-    // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels), with the
-    // number of floats per example.
+    const bytes = engine.k.fast_table_bytes(1);
+    // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels): the
+    // per-example fields with their floats per example, then the whole-batch ones.
     const perRow: [string, number][] = [["attn", h * CONTEXT], ["pre", dmlp], ["post", dmlp], ["logits", dv], ["dlogits", g * dv], ["dpost", g * dmlp]];
-    const batch = this.model.layBatch(split, perRow.map(([name, w]) => [name, n * w] as const), engine.k.fast_table_bytes(1));
+    const whole: [string, number][] = [["da_parts", g * COLUMN_PARTS * n * h * CONTEXT]];
+    const batch = this.model.layBatch(split, [...perRow.map(([name, w]) => [name, n * w] as const), ...whole], bytes);
     // Each shard's table points at its rows of every per-example buffer.
     const shards: Shard[] = ranges(n, Math.min(MAX_SHARDS, n)).map(([lo, hi]) => {
       const at = (name: string, width: number): number => (batch.ptrs[name] ? batch.ptrs[name]! + 4 * lo * width : 0);
-      const table = engine.table([hi - lo, at("tokens", CONTEXT), at("labels", 1), ...perRow.map(([name, w]) => at(name, w))], engine.k.fast_table_bytes(1));
+      const table = engine.table([hi - lo, at("tokens", CONTEXT), at("labels", 1), ...perRow.map(([name, w]) => at(name, w)), ...whole.map(() => 0)], bytes);
       return { n: hi - lo, table, result: engine.alloc(16) };
     });
-    return new Batch(n, batch.table, batch.ptrs, shards);
+    return new Batch(split, batch.table, batch.ptrs, shards);
   }
 
   /** Tables from the current weights (one thread: it is a few small products). */
@@ -71,12 +102,12 @@ export class FastPath implements Path {
   /** Tables, then the forward pass of every shard (no loss). */
   async forward(batch: Batch): Promise<void> {
     this.buildTables();
-    await this.runAll(this.shardCalls(batch, (s, tables) => ["batch_forward", this.model.dimsTable, tables, s.table]));
+    await this.runAll(this.shardCalls(batch, (s) => ["batch_forward", this.model.dimsTable, this.tables, s.table]));
   }
 
   async evaluate(batch: Batch): Promise<LossAndAccuracy> {
     this.buildTables();
-    await this.runAll(this.shardCalls(batch, (s, tables) => ["shard_evaluate", this.model.dimsTable, tables, s.table, s.result]));
+    await this.runAll(this.shardCalls(batch, (s) => ["shard_evaluate", this.model.dimsTable, this.tables, s.table, s.result]));
     return this.sumResults(batch);
   }
 
@@ -84,8 +115,8 @@ export class FastPath implements Path {
     if (!batch.ptrs.dlogits) throw new Error("this batch was laid out without gradients");
     this.buildTables();
     await this.runAll(this.lossAndGradCalls(batch));
-    await this.runAll(this.reduceCalls(batch, this.executor.workers));
-    this.backwardTables();
+    await this.runAll(this.tableGradCalls(batch));
+    this.backwardTables(batch);
     return this.sumResults(batch);
   }
 
@@ -98,35 +129,40 @@ export class FastPath implements Path {
     const runHere = (calls: KernelCall[]) => (): void => calls.forEach((c) => call(engine, c));
     return [
       ["tables forward (per step)", () => this.buildTables()],
-      ["shards: forward, loss, backward into partials", runHere(this.lossAndGradCalls(batch))],
-      ["sum of shard partials", runHere(this.reduceCalls(batch, 1))],
-      ["tables backward -> weight gradients", () => this.backwardTables()],
+      ["shards: forward, loss, backward to d pre", runHere(this.lossAndGradCalls(batch))],
+      ["table gradients (dP, dU, dWLT)", runHere(this.tableGradCalls(batch))],
+      ["dS, tables backward -> weight gradients", () => this.backwardTables(batch)],
     ];
   }
 
-  // One call per shard, given that shard's Tables pointer table.
-  private shardCalls(batch: Batch, make: (s: Shard, tables: number) => KernelCall): KernelCall[] {
-    return batch.shards.map((s, i) => make(s, this.shardTables[i]!));
+  // One call per shard.
+  private shardCalls(batch: Batch, make: (s: Shard) => KernelCall): KernelCall[] {
+    return batch.shards.map(make);
   }
 
   private lossAndGradCalls(batch: Batch): KernelCall[] {
-    return this.shardCalls(batch, (s, tables) => ["shard_loss_and_grad", this.model.dimsTable, tables, s.table, batch.n, s.result]);
+    return this.shardCalls(batch, (s) => ["shard_loss_and_grad", this.model.dimsTable, this.tables, s.table, batch.n, s.result]);
   }
 
-  // Partials -> the step's table gradients, in shard order, cut into `parts` ranges per array.
-  private reduceCalls(batch: Batch, parts: number): KernelCall[] {
-    return SHARD_GRADS.flatMap((name) => {
-      const size = this.sizes[name.slice(1)]!;
-      return ranges(size, parts).map(([lo, hi]): KernelCall => ["reduce_shards", this.ptrs[name]!, this.partials[name]!, size, batch.shards.length, lo, hi]);
-    });
+  // The column ranges of dP and dU, then the row ranges of dWLT = postᵀ dlogits, so that
+  // dealing them round robin gives every worker a like share of each kind.
+  private tableGradCalls(batch: Batch): KernelCall[] {
+    const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
+    const p = alignedRanges(dmlp, COLUMN_PARTS), u = alignedRanges(dv, U_PARTS);
+    const { post, dlogits } = batch.ptrs;
+    return [
+      ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable, this.tables, batch.table, i, lo, hi, ...(u[i] ?? [0, 0])]),
+      ...p.map(([lo, hi]): KernelCall => ["gemm_tn", hi - lo, dv, batch.n, post! + 4 * lo, dmlp, dlogits!, dv, this.ptrs.dWLT! + 4 * lo * dv, dv, 0]),
+    ];
   }
 
   private runAll(calls: readonly KernelCall[]): Promise<void> {
     return this.executor.run(deal(calls, this.executor.workers));
   }
 
-  private backwardTables(): void {
+  private backwardTables(batch: Batch): void {
     const m = this.model;
+    m.engine.k.score_grads(m.dimsTable, this.tables, batch.table, COLUMN_PARTS);
     m.engine.k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables);
   }
 

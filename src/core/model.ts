@@ -29,9 +29,16 @@ export interface Shard {
   readonly result: number;
 }
 
-/** A batch laid out in WASM memory: a pointer table and the pointers it holds, by name. */
+/**
+ * A batch laid out in WASM memory: a pointer table and the pointers it holds, by name.
+ * `examples` are its examples in the order of its rows (a path may reorder a split).
+ */
 export class Batch {
-  constructor(readonly n: number, readonly table: number, readonly ptrs: Readonly<Record<string, number>>, readonly shards: readonly Shard[] = []) {}
+  constructor(readonly examples: Split, readonly table: number, readonly ptrs: Readonly<Record<string, number>>, readonly shards: readonly Shard[] = []) {}
+
+  get n(): number {
+    return this.examples.n;
+  }
 }
 
 /**
@@ -104,7 +111,7 @@ export class Model {
     this.engine.i32(ptrs.tokens!, split.n * CONTEXT).set(split.tokens);
     this.engine.i32(ptrs.labels!, split.n).set(split.labels);
     const table = this.engine.table([split.n, ptrs.tokens!, ptrs.labels!, ...fields.map(([name]) => ptrs[name]!)], expectedBytes);
-    return new Batch(split.n, table, ptrs);
+    return new Batch(split, table, ptrs);
   }
 
   /** Mean loss (float64) and correct count from batch.logits; with `withGrad`, writes batch.dlogits. */
