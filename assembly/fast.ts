@@ -66,8 +66,11 @@ const CTX: i32 = 3;
 
 // ---- tables: weights -> tables, and table gradients -> weight gradients ----
 
-/** Builds every table from the current weights. */
-export function tables_forward(dims: Dims, w: Weights, tb: Tables): void {
+/**
+ * The per-head tables (R, Qt, Kt, Vt, S) and the neuron -> logit map (WLT, WL): small
+ * products, one call. tables_forward_rows then builds P and U from R.
+ */
+export function tables_forward_heads(dims: Dims, w: Weights, tb: Tables): void {
   const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, dmlp = dims.d_mlp, hd = H * dh;
   transpose(tb.R, w.W_E, dm, dv); // R_0 = W_Eᵀ: one row per token
   gemm_nt(dv, hd, dm, tb.R, dm, w.W_Q, dm, tb.Qt, hd, false);
@@ -81,24 +84,43 @@ export function tables_forward(dims: Dims, w: Weights, tb: Tables): void {
     // R_{1+h}[t] = W_O[:, h-block] V_h[t]
     gemm_nt(dv, dm, dh, at(tb.Vt, h * dh), hd, at(w.W_O, h * dh), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
   }
-  gemm_nt((1 + H) * dv, dmlp, dm, tb.R, dm, w.W_in, dm, tb.P, dmlp, false);
-  gemm_nn((1 + H) * dv, dv, dm, tb.R, dm, w.W_U, dv, tb.U, dv, false);
   gemm_tn(dmlp, dv, dm, w.W_out, dmlp, w.W_U, dv, tb.WLT, dv, false);
   transpose(tb.WL, tb.WLT, dmlp, dv);
 }
 
-/** From the table gradients (filled by batch_backward) to the weight gradients (accumulated). */
-export function tables_backward(dims: Dims, w: Weights, g: Weights, tb: Tables): void {
-  const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, dmlp = dims.d_mlp, hd = H * dh;
-  const rows = (1 + H) * dv;
-  // forward was: WLT = W_outᵀ W_U
-  gemm_nt(dm, dmlp, dv, w.W_U, dv, tb.dWLT, dv, g.W_out, dmlp, true);
-  gemm_nn(dm, dv, dmlp, w.W_out, dmlp, tb.dWLT, dv, g.W_U, dv, true);
-  // forward was: U = R W_U, P = R W_inᵀ
-  gemm_tn(dm, dv, rows, tb.R, dm, tb.dU, dv, g.W_U, dv, true);
-  gemm_nt(rows, dm, dv, tb.dU, dv, w.W_U, dv, tb.dR, dm, false);
-  gemm_tn(dmlp, dm, rows, tb.dP, dmlp, tb.R, dm, g.W_in, dm, true);
-  gemm_nn(rows, dm, dmlp, tb.dP, dmlp, w.W_in, dm, tb.dR, dm, true);
+/** Part `part` of `parts` of the rows of P = R W_inᵀ and U = R W_U (R must be current). */
+export function tables_forward_rows(dims: Dims, w: Weights, tb: Tables, part: i32, parts: i32): void {
+  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp;
+  const r0 = cut((1 + dims.n_heads) * dv, part, parts), r1 = cut((1 + dims.n_heads) * dv, part + 1, parts);
+  gemm_nt(r1 - r0, dmlp, dm, at(tb.R, r0 * dm), dm, w.W_in, dm, at(tb.P, r0 * dmlp), dmlp, false);
+  gemm_nn(r1 - r0, dv, dm, at(tb.R, r0 * dm), dm, w.W_U, dv, at(tb.U, r0 * dv), dv, false);
+}
+
+/**
+ * Part `part` of `parts` of the MLP and unembedding side of the backward through the tables
+ * (after the table gradients dP, dU, dWLT): rows of dR, of g.W_in, of g.W_out and g.W_U.
+ * Forward was P = R W_inᵀ, U = R W_U, WLT = W_outᵀ W_U. Weight gradients are accumulated.
+ */
+export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tables, part: i32, parts: i32): void {
+  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp, rows = (1 + dims.n_heads) * dv;
+  const r0 = cut(rows, part, parts), r1 = cut(rows, part + 1, parts);
+  gemm_nt(r1 - r0, dm, dv, at(tb.dU, r0 * dv), dv, w.W_U, dv, at(tb.dR, r0 * dm), dm, false);
+  gemm_nn(r1 - r0, dm, dmlp, at(tb.dP, r0 * dmlp), dmlp, w.W_in, dm, at(tb.dR, r0 * dm), dm, true);
+  const n0 = cut(dmlp, part, parts), n1 = cut(dmlp, part + 1, parts);
+  gemm_tn(n1 - n0, dm, rows, at(tb.dP, n0), dmlp, tb.R, dm, at(g.W_in, n0 * dm), dm, true);
+  const d0 = cut(dm, part, parts), d1 = cut(dm, part + 1, parts);
+  gemm_nt(d1 - d0, dmlp, dv, at(w.W_U, d0 * dv), dv, tb.dWLT, dv, at(g.W_out, d0 * dmlp), dmlp, true);
+  gemm_nn(d1 - d0, dv, dmlp, at(w.W_out, d0 * dmlp), dmlp, tb.dWLT, dv, at(g.W_U, d0 * dv), dv, true);
+  gemm_tn(d1 - d0, dv, rows, at(tb.R, d0), dm, tb.dU, dv, at(g.W_U, d0 * dv), dv, true);
+}
+
+/**
+ * The attention side of the backward through the tables, after tables_backward_rows and
+ * score_grads: dR_{1+h} -> g.W_O, dVt; dS -> dQt, dKt; then g.W_Q, g.W_K, g.W_V and, through
+ * R_0 = W_Eᵀ, g.W_E. Small products, one call. Weight gradients are accumulated.
+ */
+export function tables_backward_heads(dims: Dims, w: Weights, g: Weights, tb: Tables): void {
+  const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, hd = H * dh;
   const scale = Mathf.sqrt(<f32>dh);
   for (let h = 0; h < H; h++) {
     // forward was: R_{1+h} = V_h W_O[:, h]ᵀ
@@ -120,6 +142,11 @@ export function tables_backward(dims: Dims, w: Weights, g: Weights, tb: Tables):
   gemm_nn(dv, dm, hd, tb.dKt, hd, w.W_K, dm, dR0, dm, true);
   gemm_nn(dv, dm, hd, tb.dVt, hd, w.W_V, dm, dR0, dm, true);
   transpose_add(g.W_E, dR0, dv, dm);
+}
+
+// The start of part `part` of `parts` nearly equal ranges of [0, n).
+@inline function cut(n: i32, part: i32, parts: i32): i32 {
+  return <i32>((<i64>part * n) / parts);
 }
 
 // ---- batch: per-example mixing of table rows ----

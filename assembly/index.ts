@@ -6,6 +6,6 @@ export { exp_rows } from "./expf";
 export { adamw_step } from "./adamw";
 export { fill_normal } from "./init";
 export { model_forward, model_backward, table_bytes } from "./model";
-export { tables_forward, tables_backward, batch_forward, fast_table_bytes, shard_loss_and_grad, shard_evaluate, table_grad_columns, score_grads } from "./fast";
+export { tables_forward_heads, tables_forward_rows, tables_backward_rows, tables_backward_heads, batch_forward, fast_table_bytes, shard_loss_and_grad, shard_evaluate, table_grad_columns, score_grads } from "./fast";
 export { dft_twiddles, dft_rows, dft_cols } from "./dft";
 export { simd_peak } from "./calibrate";

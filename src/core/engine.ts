@@ -23,8 +23,10 @@ export interface Kernels {
   model_forward(dims: number, weights: number, batch: number): void;
   model_backward(dims: number, weights: number, grads: number, batch: number): void;
   table_bytes(which: number): number;
-  tables_forward(dims: number, weights: number, tables: number): void;
-  tables_backward(dims: number, weights: number, grads: number, tables: number): void;
+  tables_forward_heads(dims: number, weights: number, tables: number): void;
+  tables_forward_rows(dims: number, weights: number, tables: number, part: number, parts: number): void;
+  tables_backward_rows(dims: number, weights: number, grads: number, tables: number, part: number, parts: number): void;
+  tables_backward_heads(dims: number, weights: number, grads: number, tables: number): void;
   batch_forward(dims: number, tables: number, batch: number): void;
   fast_table_bytes(which: number): number;
   shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;

@@ -1,12 +1,14 @@
 // The fast path (assembly/fast.ts): the same model and gradients through per-token tables
 // built once per step, so per-example work shrinks to the attention mix and the MLP.
 //
-// A step runs in phases, each a list of independent kernel calls dealt out to the workers:
-//   1. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
+// A step runs in phases, each a list of independent kernel calls, dealt out to the workers
+// (or, for the small ones, run on this thread):
+//   1. tables: the attention side here, then PARTS row ranges of P and U;
+//   2. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
 //      alone); each runs forward, loss and backward as far as d pre in its own rows;
-//   2. table gradients: COLUMN_PARTS column ranges of dP and dU, COLUMN_PARTS row ranges of
-//      dWLT, each summed over the whole batch in example order;
-//   3. on this thread: dS, then the weight gradients from the table gradients.
+//   3. table gradients: PARTS column ranges of dP and dU, PARTS row ranges of dWLT, each
+//      summed over the whole batch in example order;
+//   4. weight gradients: PARTS row ranges of the MLP side, then the attention side here.
 // No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
 
 import { CONTEXT, type Split } from "./data.js";
@@ -15,13 +17,22 @@ import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "
 
 /** Shards per batch (so at most this many workers can share a step). */
 export const MAX_SHARDS = 8;
-/** Column (and row) ranges of the table gradients: a constant, so no sum depends on the worker count. */
-export const COLUMN_PARTS = 8;
+/**
+ * Into how many calls each parallel phase is cut (column or row ranges of its outputs): a
+ * constant, so no sum depends on the worker count.
+ */
+export const PARTS = 8;
 /**
  * How many of those ranges also take columns of dU, whose rows are short (d_vocab floats):
  * cut finer, the per-row overhead outweighs the work.
  */
 const U_PARTS = 2;
+
+/** A phase of a step: its calls, independent of each other, run on this thread or dealt to the workers. */
+type Phase = [name: string, where: "here" | "workers", calls: KernelCall[]];
+
+/** PARTS calls, made by part number. */
+const parts = (make: (part: number) => KernelCall): KernelCall[] => Array.from({ length: PARTS }, (_, i) => make(i));
 
 // Field order of class Tables in assembly/fast.ts.
 const TABLES = ["Qt", "Kt", "Vt", "S", "R", "P", "U", "WLT", "WL"] as const;
@@ -82,7 +93,7 @@ export class FastPath implements Path {
     // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels): the
     // per-example fields with their floats per example, then the whole-batch ones.
     const perRow: [string, number][] = [["attn", h * CONTEXT], ["pre", dmlp], ["post", dmlp], ["logits", dv], ["dlogits", g * dv], ["dpost", g * dmlp]];
-    const whole: [string, number][] = [["da_parts", g * COLUMN_PARTS * n * h * CONTEXT]];
+    const whole: [string, number][] = [["da_parts", g * PARTS * n * h * CONTEXT]];
     const batch = this.model.layBatch(split, [...perRow.map(([name, w]) => [name, n * w] as const), ...whole], bytes);
     // Each shard's table points at its rows of every per-example buffer.
     const shards: Shard[] = ranges(n, Math.min(MAX_SHARDS, n)).map(([lo, hi]) => {
@@ -93,30 +104,19 @@ export class FastPath implements Path {
     return new Batch(split, batch.table, batch.ptrs, shards);
   }
 
-  /** Tables from the current weights (one thread: it is a few small products). */
-  private buildTables(): void {
-    const m = this.model;
-    m.engine.k.tables_forward(m.dimsTable, m.paramsTable, this.tables);
-  }
-
   /** Tables, then the forward pass of every shard (no loss). */
   async forward(batch: Batch): Promise<void> {
-    this.buildTables();
-    await this.runAll(this.shardCalls(batch, (s) => ["batch_forward", this.model.dimsTable, this.tables, s.table]));
+    await this.run([...this.tablesForward(), ["shards: forward", "workers", this.shardCalls(batch, "batch_forward")]]);
   }
 
   async evaluate(batch: Batch): Promise<LossAndAccuracy> {
-    this.buildTables();
-    await this.runAll(this.shardCalls(batch, (s) => ["shard_evaluate", this.model.dimsTable, this.tables, s.table, s.result]));
+    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", s => [s.result])]]);
     return this.sumResults(batch);
   }
 
   async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
     if (!batch.ptrs.dlogits) throw new Error("this batch was laid out without gradients");
-    this.buildTables();
-    await this.runAll(this.lossAndGradCalls(batch));
-    await this.runAll(this.tableGradCalls(batch));
-    this.backwardTables(batch);
+    await this.run(this.step(batch));
     return this.sumResults(batch);
   }
 
@@ -125,30 +125,43 @@ export class FastPath implements Path {
    * run in order, they are lossAndGrad with one worker).
    */
   phases(batch: Batch): [string, () => void][] {
-    const engine = this.model.engine;
-    const runHere = (calls: KernelCall[]) => (): void => calls.forEach((c) => call(engine, c));
+    return this.step(batch).map(([name, , calls]) => [name, () => calls.forEach((c) => call(this.model.engine, c))]);
+  }
+
+  /** The phases of a training step, in order. */
+  private step(batch: Batch): Phase[] {
+    const { dimsTable, paramsTable, gradsTable } = this.model;
     return [
-      ["tables forward (per step)", () => this.buildTables()],
-      ["shards: forward, loss, backward to d pre", runHere(this.lossAndGradCalls(batch))],
-      ["table gradients (dP, dU, dWLT)", runHere(this.tableGradCalls(batch))],
-      ["dS, tables backward -> weight gradients", () => this.backwardTables(batch)],
+      ...this.tablesForward(),
+      ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.n, s.result])],
+      ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
+      ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dimsTable, paramsTable, gradsTable, this.tables, i, PARTS])],
+      ["tables backward: attention side", "here", [
+        ["score_grads", dimsTable, this.tables, batch.table, PARTS],
+        ["tables_backward_heads", dimsTable, paramsTable, gradsTable, this.tables],
+      ]],
     ];
   }
 
-  // One call per shard.
-  private shardCalls(batch: Batch, make: (s: Shard) => KernelCall): KernelCall[] {
-    return batch.shards.map(make);
+  /** The phases that build the tables from the current weights. */
+  private tablesForward(): Phase[] {
+    const { dimsTable, paramsTable } = this.model;
+    return [
+      ["tables forward: attention side", "here", [["tables_forward_heads", dimsTable, paramsTable, this.tables]]],
+      ["tables forward: P, U", "workers", parts((i) => ["tables_forward_rows", dimsTable, paramsTable, this.tables, i, PARTS])],
+    ];
   }
 
-  private lossAndGradCalls(batch: Batch): KernelCall[] {
-    return this.shardCalls(batch, (s) => ["shard_loss_and_grad", this.model.dimsTable, this.tables, s.table, batch.n, s.result]);
+  // One call per shard: kernel(dims, tables, shard table, ...more(shard)).
+  private shardCalls(batch: Batch, kernel: KernelCall[0], more: (s: Shard) => number[] = () => []): KernelCall[] {
+    return batch.shards.map((s) => [kernel, this.model.dimsTable, this.tables, s.table, ...more(s)]);
   }
 
   // The column ranges of dP and dU, then the row ranges of dWLT = postᵀ dlogits, so that
   // dealing them round robin gives every worker a like share of each kind.
   private tableGradCalls(batch: Batch): KernelCall[] {
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
-    const p = alignedRanges(dmlp, COLUMN_PARTS), u = alignedRanges(dv, U_PARTS);
+    const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
     const { post, dlogits } = batch.ptrs;
     return [
       ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable, this.tables, batch.table, i, lo, hi, ...(u[i] ?? [0, 0])]),
@@ -156,14 +169,12 @@ export class FastPath implements Path {
     ];
   }
 
-  private runAll(calls: readonly KernelCall[]): Promise<void> {
-    return this.executor.run(deal(calls, this.executor.workers));
-  }
-
-  private backwardTables(batch: Batch): void {
-    const m = this.model;
-    m.engine.k.score_grads(m.dimsTable, this.tables, batch.table, COLUMN_PARTS);
-    m.engine.k.tables_backward(m.dimsTable, m.paramsTable, m.gradsTable, this.tables);
+  // Phases in order: "here" on this thread, "workers" dealt out to the executor's workers.
+  private async run(phases: readonly Phase[]): Promise<void> {
+    for (const [, where, calls] of phases) {
+      if (where === "here") calls.forEach((c) => call(this.model.engine, c));
+      else await this.executor.run(deal(calls, this.executor.workers));
+    }
   }
 
   // Loss sums (f64) and correct counts of the shards, added in shard order.
