@@ -96,17 +96,30 @@ interface Shape {
   m: number;
   n: number;
   k: number;
+  /** Row stride of A when it is wider than the product reads (a slice of a larger matrix). */
+  lda?: number;
 }
 
-// The largest products of one training step at p=97 (N = 2822 training pairs).
-const SHAPES: Shape[] = [
-  { name: "k,v = x W_Kᵀ (3N rows)", layout: "nt", m: 3 * 2822, n: 128, k: 128 },
-  { name: "pre = resid W_inᵀ", layout: "nt", m: 2822, n: 512, k: 128 },
-  { name: "resid += post W_outᵀ", layout: "nt", m: 2822, n: 128, k: 512 },
-  { name: "logits = resid W_U", layout: "nn", m: 2822, n: 102, k: 128 },
-  { name: "dpost = dresid W_out", layout: "nn", m: 2822, n: 512, k: 128 },
-  { name: "dW_in = dpreᵀ resid", layout: "tn", m: 512, n: 128, k: 2822 },
-  { name: "dW_out = dresidᵀ post", layout: "tn", m: 128, n: 512, k: 2822 },
+// The largest products of one training step at p=97 (N = 2822 training pairs, 8 shards of
+// 353, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first.
+const SHAPES: [string, Shape[]][] = [
+  ["fast path (per call; each runs 8 times a step)", [
+    { name: "logits += post WLT", layout: "nn", m: 353, n: 102, k: 512 },
+    { name: "dpost = dlogits WL", layout: "nn", m: 353, n: 512, k: 102 },
+    { name: "dWLT = postᵀ dlogits", layout: "tn", m: 64, n: 102, k: 2822, lda: 512 },
+    { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
+    { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },
+    { name: "dW_in += dPᵀ R", layout: "tn", m: 64, n: 128, k: 510, lda: 512 },
+  ]],
+  ["reference path", [
+    { name: "k,v = x W_Kᵀ (3N rows)", layout: "nt", m: 3 * 2822, n: 128, k: 128 },
+    { name: "pre = resid W_inᵀ", layout: "nt", m: 2822, n: 512, k: 128 },
+    { name: "resid += post W_outᵀ", layout: "nt", m: 2822, n: 128, k: 512 },
+    { name: "logits = resid W_U", layout: "nn", m: 2822, n: 102, k: 128 },
+    { name: "dpost = dresid W_out", layout: "nn", m: 2822, n: 512, k: 128 },
+    { name: "dW_in = dpreᵀ resid", layout: "tn", m: 512, n: 128, k: 2822 },
+    { name: "dW_out = dresidᵀ post", layout: "tn", m: 128, n: 512, k: 2822 },
+  ]],
 ];
 
 // The WebAssembly SIMD peak of this machine, measured now: 64 flops per iteration of the
@@ -125,24 +138,33 @@ async function simdPeak(engine: Engine): Promise<number> {
 
 async function gemmBench(engine: Engine): Promise<void> {
   const peak = await simdPeak(engine);
-  console.log(`\nmatrix products of the reference path (GFLOP/s = 2MNK / time); WASM SIMD peak measured now: ${peak.toFixed(1)} GFLOP/s`);
-  console.log(`  ${"shape".padEnd(26)}${"M x N x K".padEnd(18)}${"wasm ms".padStart(9)}${"GFLOP/s".padStart(9)}${"of peak".padStart(9)}${"JS ms".padStart(9)}${"GFLOP/s".padStart(9)}${"ratio".padStart(8)}`);
-  for (const s of SHAPES) {
-    const { m, n, k } = s;
-    const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i));
-    const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
-    const pa = engine.allocF32(a.length), pb = engine.allocF32(b.length), pc = engine.allocF32(m * n);
-    engine.f32(pa, a.length).set(a);
-    engine.f32(pb, b.length).set(b);
-    const lda = s.layout === "tn" ? m : k, ldb = s.layout === "nt" ? k : n;
-    const kernel = engine.k[`gemm_${s.layout}`];
-    const c = new Float32Array(m * n);
-    const wasm = await ms(s.name, () => kernel(m, n, k, pa, lda, pb, ldb, pc, n, false), { time: quick ? 200 : 1000, iterations: 5 });
-    const js = await ms(s.name, () => gemmRef(m, n, k, a, s.layout === "tn", b, s.layout === "nt", c, false), { time: 0, iterations: quick ? 1 : 2 });
-    const gflop = (2 * m * n * k) / 1e9;
-    const rate = gflop / (wasm / 1000);
-    console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(rate)}${`${((100 * rate) / peak).toFixed(0)}%`.padStart(9)}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
+  console.log(`\nmatrix products (GFLOP/s = 2MNK / time); WASM SIMD peak measured now: ${peak.toFixed(1)} GFLOP/s`);
+  for (const [title, shapes] of SHAPES) {
+    console.log(`  ${title}`);
+    console.log(`  ${"shape".padEnd(26)}${"M x N x K".padEnd(18)}${"wasm ms".padStart(9)}${"GFLOP/s".padStart(9)}${"of peak".padStart(9)}${"JS ms".padStart(9)}${"GFLOP/s".padStart(9)}${"ratio".padStart(8)}`);
+    for (const s of shapes) await gemmRow(engine, s, peak);
   }
+}
+
+// One product: WASM kernel and the plain-JS loops on the same operands.
+async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
+  const { m, n, k } = s;
+  const lda = s.lda ?? (s.layout === "tn" ? m : k), ldb = s.layout === "nt" ? k : n;
+  const aSize = (s.layout === "tn" ? k : m) * lda;
+  const a = Float32Array.from({ length: aSize }, (_, i) => Math.sin(i));
+  const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+  const pa = engine.allocF32(a.length), pb = engine.allocF32(b.length), pc = engine.allocF32(m * n);
+  engine.f32(pa, a.length).set(a);
+  engine.f32(pb, b.length).set(b);
+  const kernel = engine.k[`gemm_${s.layout}`];
+  // The plain-JS baseline reads a dense A: the slice the product uses.
+  const aDense = s.layout === "tn" ? Float32Array.from({ length: k * m }, (_, i) => a[Math.floor(i / m) * lda + (i % m)]!) : a;
+  const c = new Float32Array(m * n);
+  const wasm = await ms(s.name, () => kernel(m, n, k, pa, lda, pb, ldb, pc, n, false), { time: quick ? 200 : 1000, iterations: 5 });
+  const js = await ms(s.name, () => gemmRef(m, n, k, aDense, s.layout === "tn", b, s.layout === "nt", c, false), { time: 0, iterations: quick ? 1 : 2 });
+  const gflop = (2 * m * n * k) / 1e9;
+  const rate = gflop / (wasm / 1000);
+  console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(rate)}${`${((100 * rate) / peak).toFixed(0)}%`.padStart(9)}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
 }
 
 const engine = await loadEngine();
