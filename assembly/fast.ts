@@ -19,7 +19,7 @@
 // parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
 // result does not depend on how many workers share a step.
 
-import { gemm_nn, gemm_nt, gemm_tn } from "./gemm";
+import { gemm_nn, gemm_nn_panels, gemm_nt, gemm_tn, pack_panels } from "./gemm";
 import { relu_forward, relu_backward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
@@ -32,8 +32,9 @@ import { Dims, Weights } from "./model";
   R: usize;   // [(1+H), dv, dm]   residual-stream contribution: R_0 = embedding, R_{1+h} = head h output
   P: usize;   // [(1+H), dv, dmlp] R W_inᵀ
   U: usize;   // [(1+H), dv, dv]   R W_U
-  WLT: usize; // [dmlp, dv]        W_outᵀ W_U (neuron -> logit map)
-  WL: usize;  // [dv, dmlp]        its transpose, W_Uᵀ W_out (so both products with it are NN)
+  WLT: usize;  // [dmlp, dv]       W_outᵀ W_U (neuron -> logit map)
+  WLTp: usize; // WLT packed by pack_panels (B of logits += post WLT)
+  WLp: usize;  // its transpose W_Uᵀ W_out [dv, dmlp], packed (B of dpost = dlogits WL)
   dQt: usize;
   dKt: usize;
   dVt: usize;
@@ -85,7 +86,8 @@ export function tables_forward_heads(dims: Dims, w: Weights, tb: Tables): void {
     gemm_nt(dv, dm, dh, at(tb.Vt, h * dh), hd, at(w.W_O, h * dh), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
   }
   gemm_tn(dmlp, dv, dm, w.W_out, dmlp, w.W_U, dv, tb.WLT, dv, false);
-  transpose(tb.WL, tb.WLT, dmlp, dv);
+  pack_panels(tb.WLTp, tb.WLT, dmlp, dv, dv, 1);
+  pack_panels(tb.WLp, tb.WLT, dv, dmlp, 1, dv);
 }
 
 /** Part `part` of `parts` of the rows of P = R W_inᵀ and U = R W_U (R must be current). */
@@ -166,7 +168,7 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
     mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, H, t0, t1, t2, pat);
   }
   relu_forward(batch.post, batch.pre, n * dmlp);
-  gemm_nn(n, dv, dmlp, batch.post, dmlp, tb.WLT, dv, batch.logits, dv, true);
+  gemm_nn_panels(n, dv, dmlp, batch.post, dmlp, tb.WLTp, batch.logits, dv, true);
 }
 
 // out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats, blocks of dv rows.
@@ -284,7 +286,7 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
   store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
   // forward was: logits += post WLT, post = relu(pre)
-  gemm_nn(n, dmlp, dv, batch.dlogits, dv, tb.WL, dmlp, batch.dpost, dmlp, false);
+  gemm_nn_panels(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, false);
   relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
 }
 

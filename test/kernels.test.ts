@@ -38,6 +38,27 @@ for (const [layout, transA, transB] of [["nn", false, false], ["tn", true, false
   });
 }
 
+test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's result", async () => {
+  const engine = await newEngine();
+  for (const [m, n, k] of SHAPES) {
+    const a = uniform(m * k), b = uniform(k * n), c0 = uniform(m * n);
+    const pa = put(engine, a), pb = put(engine, b);
+    const bt = Float32Array.from({ length: n * k }, (_, i) => b[(i % k) * n + Math.floor(i / k)]!); // Bᵀ [n, k]
+    const pbt = put(engine, bt);
+    const size = engine.k.panels_size(k, n);
+    const panels = engine.allocF32(size), panelsT = engine.allocF32(size);
+    engine.k.pack_panels(panels, pb, k, n, n, 1);
+    engine.k.pack_panels(panelsT, pbt, k, n, 1, k);
+    assert.deepEqual(engine.f32(panelsT, size), engine.f32(panels, size), "packing B or its transpose gives the same panels");
+    for (const accumulate of [false, true]) {
+      const want = put(engine, c0), got = put(engine, c0);
+      engine.k.gemm_nn(m, n, k, pa, k, pb, n, want, n, accumulate);
+      engine.k.gemm_nn_panels(m, n, k, pa, k, panels, got, n, accumulate);
+      assert.deepEqual(engine.f32(got, m * n), engine.f32(want, m * n), `${m}x${n}x${k}${accumulate ? " +=" : ""}`);
+    }
+  }
+});
+
 test("gemm honours leading dimensions (strided sub-matrices)", async () => {
   const engine = await newEngine();
   const [m, n, k, lda, ldb, ldc] = [6, 10, 7, 12, 15, 11];

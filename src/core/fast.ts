@@ -35,7 +35,7 @@ type Phase = [name: string, where: "here" | "workers", calls: KernelCall[]];
 const parts = (make: (part: number) => KernelCall): KernelCall[] => Array.from({ length: PARTS }, (_, i) => make(i));
 
 // Field order of class Tables in assembly/fast.ts.
-const TABLES = ["Qt", "Kt", "Vt", "S", "R", "P", "U", "WLT", "WL"] as const;
+const TABLES = ["Qt", "Kt", "Vt", "S", "R", "P", "U", "WLT", "WLTp", "WLp"] as const;
 const GRADS = ["dQt", "dKt", "dVt", "dS", "dR", "dP", "dU", "dWLT"] as const;
 
 /**
@@ -76,7 +76,8 @@ export class FastPath implements Path {
     const hd = h * dh;
     this.sizes = {
       Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
-      P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv, WL: dv * dmlp,
+      P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
+      WLTp: engine.k.panels_size(dmlp, dv), WLp: engine.k.panels_size(dv, dmlp),
     };
     for (const name of TABLES) this.ptrs[name] = engine.allocF32(this.sizes[name]!);
     for (const name of GRADS) this.ptrs[name] = engine.allocF32(this.sizes[name.slice(1)]!);
