@@ -56,7 +56,9 @@ import { Dims, Weights } from "./model";
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
+  dlogits_panels: usize; // dlogits packed by pack_panels with stride panel_rows (a shard: at its first row)
   da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
+  panel_rows: i32; // the whole batch's n
 }
 
 const CTX: i32 = 3;
@@ -86,8 +88,8 @@ export function tables_forward_heads(dims: Dims, w: Weights, tb: Tables): void {
     gemm_nt(dv, dm, dh, at(tb.Vt, h * dh), hd, at(w.W_O, h * dh), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
   }
   gemm_tn(dmlp, dv, dm, w.W_out, dmlp, w.W_U, dv, tb.WLT, dv, false);
-  pack_panels(tb.WLTp, tb.WLT, dmlp, dv, dv, 1);
-  pack_panels(tb.WLp, tb.WLT, dv, dmlp, 1, dv);
+  pack_panels(tb.WLTp, tb.WLT, dmlp, dv, dv, 1, dmlp);
+  pack_panels(tb.WLp, tb.WLT, dv, dmlp, 1, dv, dv);
 }
 
 /** Part `part` of `parts` of the rows of P = R W_inᵀ and U = R W_U (R must be current). */
@@ -288,6 +290,8 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   // forward was: logits += post WLT, post = relu(pre)
   gemm_nn_panels(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, false);
   relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
+  // the B operand of dWLT = postᵀ dlogits, a product over the whole batch (after the shards)
+  pack_panels(batch.dlogits_panels, batch.dlogits, n, dv, dv, 1, batch.panel_rows);
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */

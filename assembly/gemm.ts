@@ -36,13 +36,15 @@ const KC: i32 = 256;
 
 /**
  * Packs B[K, N] (element (k, j) at b[k*bks + j*bns]: row-major or transposed) into panels of
- * 8 columns, [ceil(N/8)][K][8], zero-padded: the layout gemm_nn_panels streams through.
+ * 8 columns, zero-padded: panel p holds rows k of columns 8p..8p+7 at dst[(p*stride + k)*8 ..],
+ * stride >= K the rows per panel (a larger stride packs a slice of a taller B's rows, offset
+ * by the caller). The layout the *_panels products stream through.
  */
-export function pack_panels(dst: usize, b: usize, k: i32, n: i32, bks: i32, bns: i32): void {
+export function pack_panels(dst: usize, b: usize, k: i32, n: i32, bks: i32, bns: i32, stride: i32): void {
   const panels = (n + 7) >> 3;
   for (let p = 0; p < panels; p++) {
     for (let kk = 0; kk < k; kk++) {
-      const out = dst + (<usize>((p * k + kk) << 3) << 2);
+      const out = dst + (<usize>((p * stride + kk) << 3) << 2);
       for (let c = 0; c < 8; c++) {
         const j = (p << 3) + c;
         st(out, c, j < n ? ld(b, kk * bks + j * bns) : 0);
@@ -57,21 +59,31 @@ export function panels_size(k: i32, n: i32): i32 {
 }
 
 /**
- * C (+)= A · B with A[M,K] (row stride lda) and B packed by pack_panels: each 8-column panel
- * is read contiguously (32 bytes per k) while every row block of A passes over it. Sums
- * exactly as gemm_nn does.
+ * C (+)= A · B with A[M,K] (row stride lda) and B[K, N] packed by pack_panels (stride K):
+ * each 8-column panel is read contiguously (32 bytes per k) while every row block of A
+ * passes over it. Sums exactly as gemm_nn does.
  */
 export function gemm_nn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
+  panels_strided_a(m, n, k, a, lda, 1, bp, c, ldc, accumulate);
+}
+
+/** C (+)= Aᵀ · B with A stored [K,M] (row stride lda) and B packed as for gemm_nn_panels. */
+export function gemm_tn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
+  panels_strided_a(m, n, k, a, 1, lda, bp, c, ldc, accumulate);
+}
+
+// C[i, j] (+)= sum_k A(i, k) · B[k, j], A(i, k) = a[i*ais + k*aks], B in panels.
+function panels_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
   if (!accumulate) zero_matrix(c, m, n, ldc);
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
-    const ak = a + (<usize>k0 << 2);
+    const ak = a + (<usize>(k0 * aks) << 2);
     for (let j = 0; j < n; j += 8) {
       const panel = bp + (<usize>((j * k) + (k0 << 3)) << 2);
       const cols = min(8, n - j);
       let i = 0;
-      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>(i * lda) << 2), lda, 1, panel, 8, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
-      for (; i < m; i++) tile_4x8(kc, ak + (<usize>(i * lda) << 2), 0, 1, panel, 8, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
+      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, panel, 8, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
+      for (; i < m; i++) tile_4x8(kc, ak + (<usize>(i * ais) << 2), 0, aks, panel, 8, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
     }
   }
 }

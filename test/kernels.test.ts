@@ -47,8 +47,8 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
     const pbt = put(engine, bt);
     const size = engine.k.panels_size(k, n);
     const panels = engine.allocF32(size), panelsT = engine.allocF32(size);
-    engine.k.pack_panels(panels, pb, k, n, n, 1);
-    engine.k.pack_panels(panelsT, pbt, k, n, 1, k);
+    engine.k.pack_panels(panels, pb, k, n, n, 1, k);
+    engine.k.pack_panels(panelsT, pbt, k, n, 1, k, k);
     assert.deepEqual(engine.f32(panelsT, size), engine.f32(panels, size), "packing B or its transpose gives the same panels");
     for (const accumulate of [false, true]) {
       const want = put(engine, c0), got = put(engine, c0);

@@ -12,9 +12,10 @@ export interface Kernels {
   gemm_nt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   gemm_tn(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   dot(k: number, x: number, y: number): number;
-  pack_panels(dst: number, b: number, k: number, n: number, bks: number, bns: number): void;
+  pack_panels(dst: number, b: number, k: number, n: number, bks: number, bns: number, stride: number): void;
   panels_size(k: number, n: number): number;
   gemm_nn_panels(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: boolean): void;
+  gemm_tn_panels(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: boolean): void;
   exp_rows(out: number, inp: number, n: number): void;
   relu_forward(out: number, inp: number, n: number): void;
   relu_backward(dinp: number, dout: number, inp: number, n: number): void;

@@ -92,14 +92,18 @@ export class FastPath implements Path {
     const engine = this.model.engine;
     const bytes = engine.k.fast_table_bytes(1);
     // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels): the
-    // per-example fields with their floats per example, then the whole-batch ones.
+    // per-example fields with their floats per example, dlogits in panels (8 floats per
+    // example and panel), the whole-batch da_parts, then panel_rows = n.
     const perRow: [string, number][] = [["attn", h * CONTEXT], ["pre", dmlp], ["post", dmlp], ["logits", dv], ["dlogits", g * dv], ["dpost", g * dmlp]];
-    const whole: [string, number][] = [["da_parts", g * PARTS * n * h * CONTEXT]];
-    const batch = this.model.layBatch(split, [...perRow.map(([name, w]) => [name, n * w] as const), ...whole], bytes);
+    const batch = this.model.layBatch(split, [
+      ...perRow.map(([name, w]) => [name, n * w] as const),
+      ["dlogits_panels", g * engine.k.panels_size(n, dv)],
+      ["da_parts", g * PARTS * n * h * CONTEXT],
+    ], bytes, [n]);
     // Each shard's table points at its rows of every per-example buffer.
     const shards: Shard[] = ranges(n, Math.min(MAX_SHARDS, n)).map(([lo, hi]) => {
       const at = (name: string, width: number): number => (batch.ptrs[name] ? batch.ptrs[name]! + 4 * lo * width : 0);
-      const table = engine.table([hi - lo, at("tokens", CONTEXT), at("labels", 1), ...perRow.map(([name, w]) => at(name, w)), ...whole.map(() => 0)], bytes);
+      const table = engine.table([hi - lo, at("tokens", CONTEXT), at("labels", 1), ...perRow.map(([name, w]) => at(name, w)), at("dlogits_panels", 8), 0, n], bytes);
       return { n: hi - lo, table, result: engine.alloc(16) };
     });
     return new Batch(split, batch.table, batch.ptrs, shards);
@@ -163,10 +167,10 @@ export class FastPath implements Path {
   private tableGradCalls(batch: Batch): KernelCall[] {
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
-    const { post, dlogits } = batch.ptrs;
+    const { post, dlogits_panels } = batch.ptrs;
     return [
       ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable, this.tables, batch.table, i, lo, hi, ...(u[i] ?? [0, 0])]),
-      ...p.map(([lo, hi]): KernelCall => ["gemm_tn", hi - lo, dv, batch.n, post! + 4 * lo, dmlp, dlogits!, dv, this.ptrs.dWLT! + 4 * lo * dv, dv, 0]),
+      ...p.map(([lo, hi]): KernelCall => ["gemm_tn_panels", hi - lo, dv, batch.n, post! + 4 * lo, dmlp, dlogits_panels!, this.ptrs.dWLT! + 4 * lo * dv, dv, 0]),
     ];
   }
 

@@ -100,9 +100,9 @@ export class Model {
 
   /**
    * Allocates the named fields of a batch (sizes in 4-byte elements; 0 = absent), copies the
-   * split's tokens and labels in, and writes the pointer table in field order.
+   * split's tokens and labels in, and writes the pointer table in field order, then `extra`.
    */
-  layBatch(split: Split, fields: readonly (readonly [string, number])[], expectedBytes: number): Batch {
+  layBatch(split: Split, fields: readonly (readonly [string, number])[], expectedBytes: number, extra: readonly number[] = []): Batch {
     const ptrs: Record<string, number> = {
       tokens: this.engine.alloc(4 * split.n * CONTEXT),
       labels: this.engine.alloc(4 * split.n),
@@ -110,7 +110,7 @@ export class Model {
     for (const [name, size] of fields) ptrs[name] = size > 0 ? this.engine.allocF32(size) : 0;
     this.engine.i32(ptrs.tokens!, split.n * CONTEXT).set(split.tokens);
     this.engine.i32(ptrs.labels!, split.n).set(split.labels);
-    const table = this.engine.table([split.n, ptrs.tokens!, ptrs.labels!, ...fields.map(([name]) => ptrs[name]!)], expectedBytes);
+    const table = this.engine.table([split.n, ptrs.tokens!, ptrs.labels!, ...fields.map(([name]) => ptrs[name]!), ...extra], expectedBytes);
     return new Batch(split, table, ptrs);
   }
 
