@@ -125,7 +125,7 @@ function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
 // The block's sum starts from zero and is added to C at the end (blocked summation: a long K
 // accumulates rounding over KC terms and K/KC blocks, not over K terms). Pointers advance by
 // constant strides so the loop body is loads and arithmetic only.
-@inline function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32): void {
+@inline export function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const r1 = <usize>ais << 2, r2 = r1 << 1, r3 = r1 + r2;
   const a_step = <usize>aks << 2, b_step = <usize>ldb << 2;
