@@ -59,6 +59,13 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
   }
 });
 
+test("simd_peak (the benchmarks' calibration) runs the GEMM tile: C += A B over its 256-long block per iteration", async () => {
+  const engine = await newEngine();
+  const buffer = engine.allocF32(256 * 12 + 32);
+  engine.f32(buffer, 256 * 12).fill(0.5); // A [256][4], B [256][8]: every product is 0.25
+  assert.equal(engine.k.simd_peak(3, buffer), 3 * 256 * 0.25);
+});
+
 test("gemm honours leading dimensions (strided sub-matrices)", async () => {
   const engine = await newEngine();
   const [m, n, k, lda, ldb, ldc] = [6, 10, 7, 12, 15, 11];
