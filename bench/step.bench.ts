@@ -141,7 +141,7 @@ async function simdPeak(engine: Engine): Promise<number> {
   // call it often, then give the optimising compiler (a background thread) time to finish.
   for (let i = 0; i < 50; i++) engine.k.simd_peak(1000, buffer);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const t = await best("simd peak", () => engine.k.simd_peak(iterations, buffer), { time: 300, iterations: 20 });
+  const t = await best("simd peak", () => engine.k.simd_peak(iterations, buffer), { time: quick ? 500 : 1500, iterations: 30 });
   return (64 * 256 * iterations) / 1e9 / (t / 1000);
 }
 
@@ -178,7 +178,7 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   // The plain-JS baseline reads a dense A: the slice the product uses.
   const aDense = transA ? Float32Array.from({ length: k * m }, (_, i) => a[Math.floor(i / m) * lda + (i % m)]!) : a;
   const c = new Float32Array(m * n);
-  const wasm = await best(s.name, run, { time: quick ? 200 : 1000, iterations: 5 });
+  const wasm = await best(s.name, run, { time: quick ? 500 : 1500, iterations: 10 });
   const js = await ms(s.name, () => gemmRef(m, n, k, aDense, transA, b, transB, c, false), { time: 0, iterations: quick ? 1 : 2 });
   const gflop = (2 * m * n * k) / 1e9;
   const rate = gflop / (wasm / 1000);
