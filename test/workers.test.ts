@@ -1,10 +1,10 @@
-// One step split over worker threads: the same numbers with 1, 2 or 3 workers (shards are a
-// function of the batch alone, their partial gradients are added in shard order).
+// One step split over worker threads: the same numbers with 1, 2 or 3 workers (every call of
+// a phase writes outputs of its own, cut by the batch size and constants alone).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
-import { ranges, deal } from "../src/core/executor.js";
+import { ranges, runClaimed, type KernelCall } from "../src/core/executor.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { WorkerPool } from "../src/node/pool.js";
 import { newEngine } from "./helpers.js";
@@ -32,12 +32,21 @@ test("training with 1, 2 or 3 workers gives byte-identical metrics and weights",
   }
 });
 
-test("shards and reduction ranges cover their range exactly once, whatever the worker count", () => {
+test("threads claiming calls from one counter run each call exactly once", async () => {
+  const engine = await newEngine();
+  const out = engine.allocF32(10);
+  const calls: KernelCall[] = Array.from({ length: 10 }, (_, i) => ["exp_rows", out + 4 * i, out + 4 * i, 1]);
+  const counter = new Int32Array(new SharedArrayBuffer(4));
+  runClaimed(engine, calls, counter); // this thread claims all ...
+  runClaimed(engine, calls, counter); // ... so a second claimer finds none left
+  assert.deepEqual([...engine.f32(out, 10)], Array(10).fill(1), "e^0 = 1 once; a second run would give e^1");
+});
+
+test("shards and ranges cover their range exactly once", () => {
   for (const [n, parts] of [[2822, 8], [5, 8], [7, 3], [1, 1]] as const) {
     const r = ranges(n, parts);
     assert.equal(r[0]![0], 0);
     assert.equal(r.at(-1)![1], n);
     for (let i = 1; i < r.length; i++) assert.equal(r[i]![0], r[i - 1]![1]);
   }
-  assert.deepEqual(deal([0, 1, 2, 3, 4], 2), [[0, 2, 4], [1, 3]]);
 });

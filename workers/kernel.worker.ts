@@ -1,22 +1,23 @@
 // A worker thread of the pool: attaches its own instance of the core to the host's shared
-// memory and runs lists of kernel calls on buffers the host laid out (one Comlink call per
-// list, i.e. per shard or reduction range of a step). Holds no tensors of its own.
+// memory and runs kernel calls on buffers the host laid out: one Comlink call per phase of a
+// step, in which it claims the phase's calls one by one from a counter shared with the other
+// workers. Holds no tensors of its own.
 
 import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort } from "node:worker_threads";
 import { Engine } from "../src/core/engine.js";
-import { call, type KernelCall } from "../src/core/executor.js";
+import { runClaimed, type KernelCall } from "../src/core/executor.js";
 
-let engine: Engine | undefined;
+let attached: { engine: Engine; counter: Int32Array } | undefined;
 
 export const api = {
-  async attach(module: WebAssembly.Module, memory: WebAssembly.Memory): Promise<void> {
-    engine = await Engine.create(module, memory);
+  async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, counter: Int32Array): Promise<void> {
+    attached = { engine: await Engine.create(module, memory), counter };
   },
   run(calls: readonly KernelCall[]): void {
-    if (!engine) throw new Error("worker used before attach()");
-    for (const c of calls) call(engine, c);
+    if (!attached) throw new Error("worker used before attach()");
+    runClaimed(attached.engine, calls, attached.counter);
   },
 };
 

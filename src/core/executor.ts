@@ -1,8 +1,8 @@
-// Where kernel calls run. A step is cut into shards whose work is independent (each writes
-// its own slice of activations and its own gradient partials); an Executor runs lists of
-// kernel calls, one list per worker. LocalExecutor runs them in this thread; a worker pool
-// (src/node/pool.ts) runs each list on a thread of its own over the same shared memory.
-// Which worker runs what never changes a result: partials are added up in shard order.
+// Where kernel calls run. A step is cut into phases of independent kernel calls (each writes
+// outputs of its own); an Executor runs one phase's calls. LocalExecutor runs them in this
+// thread, in order; a worker pool (src/node/pool.ts) lets its threads claim them one by one
+// over the same shared memory, so a worker slowed by a neighbour simply claims fewer.
+// Which worker runs what never changes a result.
 
 import type { Engine, Kernels } from "./engine.js";
 
@@ -11,8 +11,8 @@ export type KernelCall = readonly [name: keyof Kernels, ...args: number[]];
 
 export interface Executor {
   readonly workers: number;
-  /** Runs lists[w] on worker w, each list in order; resolves when all are done. */
-  run(lists: readonly (readonly KernelCall[])[]): Promise<void>;
+  /** Runs every call once, in any order and on any thread (they must be independent); resolves when all are done. */
+  run(calls: readonly KernelCall[]): Promise<void>;
 }
 
 /** Runs one kernel call on an engine. */
@@ -25,16 +25,17 @@ export class LocalExecutor implements Executor {
 
   constructor(private readonly engine: Engine) {}
 
-  async run(lists: readonly (readonly KernelCall[])[]): Promise<void> {
-    for (const list of lists) for (const c of list) call(this.engine, c);
+  async run(calls: readonly KernelCall[]): Promise<void> {
+    for (const c of calls) call(this.engine, c);
   }
 }
 
-/** Deals `items` out to `workers` lists, round robin. */
-export function deal<T>(items: readonly T[], workers: number): T[][] {
-  const lists: T[][] = Array.from({ length: workers }, () => []);
-  items.forEach((item, i) => lists[i % workers]!.push(item));
-  return lists;
+/**
+ * Runs calls claimed from a shared counter until none is left: every thread of a pool runs
+ * this over the same list and counter (reset to 0 before), so each call runs exactly once.
+ */
+export function runClaimed(engine: Engine, calls: readonly KernelCall[], counter: Int32Array): void {
+  for (let i = Atomics.add(counter, 0, 1); i < calls.length; i = Atomics.add(counter, 0, 1)) call(engine, calls[i]!);
 }
 
 /** [lo, hi) ranges cutting [0, n) into `parts` nearly equal pieces. */

@@ -1,8 +1,8 @@
 // The fast path (assembly/fast.ts): the same model and gradients through per-token tables
 // built once per step, so per-example work shrinks to the attention mix and the MLP.
 //
-// A step runs in phases, each a list of independent kernel calls, dealt out to the workers
-// (or, for the small ones, run on this thread):
+// A step runs in phases, each a list of independent kernel calls that the workers claim one
+// by one (or, for the small ones, run on this thread):
 //   1. tables: the attention side here, then PARTS row ranges of P and U;
 //   2. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
 //      alone); each runs forward, loss and backward as far as d pre in its own rows;
@@ -12,7 +12,7 @@
 // No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
 
 import { CONTEXT, type Split } from "./data.js";
-import { call, deal, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
+import { call, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 
 /** Shards per batch (so at most this many workers can share a step). */
@@ -162,8 +162,8 @@ export class FastPath implements Path {
     return batch.shards.map((s) => [kernel, this.model.dimsTable, this.tables, s.table, ...more(s)]);
   }
 
-  // The column ranges of dP and dU, then the row ranges of dWLT = postᵀ dlogits, so that
-  // dealing them round robin gives every worker a like share of each kind.
+  // The column ranges of dP and dU (the first U_PARTS of them the longest), then the row
+  // ranges of dWLT = postᵀ dlogits: workers claim them in this order.
   private tableGradCalls(batch: Batch): KernelCall[] {
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
@@ -174,11 +174,11 @@ export class FastPath implements Path {
     ];
   }
 
-  // Phases in order: "here" on this thread, "workers" dealt out to the executor's workers.
+  // Phases in order: "here" on this thread, "workers" on the executor's workers.
   private async run(phases: readonly Phase[]): Promise<void> {
     for (const [, where, calls] of phases) {
       if (where === "here") calls.forEach((c) => call(this.model.engine, c));
-      else await this.executor.run(deal(calls, this.executor.workers));
+      else await this.executor.run(calls);
     }
   }
 

@@ -18,7 +18,13 @@ const WORKER = new URL("../../workers/kernel.worker.js", import.meta.url);
 export const defaultWorkers = (): number => Math.max(1, Math.min(availableParallelism(), MAX_SHARDS));
 
 export class WorkerPool implements Executor {
-  private constructor(readonly engine: Engine, private readonly threads: Worker[], private readonly remotes: Remote<KernelWorker>[]) {}
+  private constructor(
+    readonly engine: Engine,
+    private readonly threads: Worker[],
+    private readonly remotes: Remote<KernelWorker>[],
+    /** The claim counter of the phase being run (shared with every worker). */
+    private readonly counter: Int32Array,
+  ) {}
 
   get workers(): number {
     return this.threads.length;
@@ -32,12 +38,15 @@ export class WorkerPool implements Executor {
     const engine = await Engine.create(module, memory);
     const threads = Array.from({ length: n }, () => new Worker(WORKER));
     const remotes = threads.map((t) => wrap<KernelWorker>(nodeEndpoint(t)));
-    await Promise.all(remotes.map((r) => r.attach(module, memory)));
-    return new WorkerPool(engine, threads, remotes);
+    const counter = new Int32Array(new SharedArrayBuffer(4));
+    await Promise.all(remotes.map((r) => r.attach(module, memory, counter)));
+    return new WorkerPool(engine, threads, remotes, counter);
   }
 
-  async run(lists: readonly (readonly KernelCall[])[]): Promise<void> {
-    await Promise.all(lists.map((list, w) => (list.length > 0 ? this.remotes[w]!.run(list) : undefined)));
+  /** Every worker claims calls from the list until none is left (so a slowed worker takes fewer). */
+  async run(calls: readonly KernelCall[]): Promise<void> {
+    Atomics.store(this.counter, 0, 0);
+    await Promise.all(this.remotes.map((r) => r.run(calls)));
   }
 
   async close(): Promise<void> {
