@@ -15,20 +15,22 @@ import { CONTEXT, type Split } from "./data.js";
 import { call, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 
-/** Shards per batch (so at most this many workers can share a step). */
-export const MAX_SHARDS = 8;
+/** Shards per batch: twice PARTS, so that when workers claim them the last ones are short. */
+export const MAX_SHARDS = 16;
 /**
  * Into how many calls each parallel phase is cut (column or row ranges of its outputs): a
  * constant, so no sum depends on the worker count.
  */
 export const PARTS = 8;
+/** Workers that can share a step (each parallel phase has at least this many calls). */
+export const MAX_WORKERS = PARTS;
 /**
  * How many of those ranges also take columns of dU, whose rows are short (d_vocab floats):
  * cut finer, the per-row overhead outweighs the work.
  */
 const U_PARTS = 2;
 
-/** A phase of a step: its calls, independent of each other, run on this thread or dealt to the workers. */
+/** A phase of a step: its calls, independent of each other, run on this thread or claimed by the workers. */
 type Phase = [name: string, where: "here" | "workers", calls: KernelCall[]];
 
 /** PARTS calls, made by part number. */

@@ -7,7 +7,7 @@ import { ConfigError, DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../
 import { encodeCheckpoint } from "../core/checkpoint.js";
 import { SafetensorsError } from "../core/safetensors.js";
 import { TaskError, TASKS } from "../core/tasks.js";
-import { MAX_SHARDS } from "../core/fast.js";
+import { MAX_WORKERS } from "../core/fast.js";
 import { formatMetrics, runTraining, Trainer, TrainingError, type Summary } from "../core/train.js";
 import { parseArgs, UsageError } from "./args.js";
 import { LineLog, OutputError, prepareRunDir, writeFileAtomic } from "./files.js";
@@ -37,7 +37,7 @@ Train options (defaults = the paper's setup):
   --d-model, --n-heads, --d-head, --d-mlp                  model sizes      [${DEFAULTS.d_model}, ${DEFAULTS.n_heads}, ${DEFAULTS.d_head}, ${DEFAULTS.d_mlp}]
   --out DIR            run folder                    [runs/<task>_p<p>_r<frac>_s<seed>]
   --path fast|reference  how gradients are computed (same mathematics)     [${DEFAULTS.path}]
-  --workers N          threads sharing each step, 1..${MAX_SHARDS} (results do not depend on it) [cores: ${defaultWorkers()}]
+  --workers N          threads sharing each step, 1..${MAX_WORKERS} (results do not depend on it) [cores: ${defaultWorkers()}]
   --force              overwrite a run folder that already holds a run
   --no-report          skip the analysis and report at the end
   --quiet              no progress output
@@ -91,7 +91,7 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
   const out = typeof flags.out === "string" ? flags.out : defaultOut(cfg);
   if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
   const workers = flags.workers === undefined ? defaultWorkers() : Number(flags.workers);
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_SHARDS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_SHARDS}, got '${flags.workers}'`);
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got '${flags.workers}'`);
   // Everything that can reject the input runs before the run folder is touched.
   const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
   try {

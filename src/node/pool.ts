@@ -8,14 +8,14 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { Engine } from "../core/engine.js";
 import type { Executor, KernelCall } from "../core/executor.js";
-import { MAX_SHARDS } from "../core/fast.js";
+import { MAX_WORKERS } from "../core/fast.js";
 import type { KernelWorker } from "../../workers/kernel.worker.js";
 import { readWasm } from "./wasm.js";
 
 const WORKER = new URL("../../workers/kernel.worker.js", import.meta.url);
 
 /** Workers by default: one per core, at most one per shard. */
-export const defaultWorkers = (): number => Math.max(1, Math.min(availableParallelism(), MAX_SHARDS));
+export const defaultWorkers = (): number => Math.max(1, Math.min(availableParallelism(), MAX_WORKERS));
 
 export class WorkerPool implements Executor {
   private constructor(
@@ -32,7 +32,7 @@ export class WorkerPool implements Executor {
 
   /** An engine on shared memory and `n` workers attached to it. */
   static async create(n: number): Promise<WorkerPool> {
-    if (!Number.isInteger(n) || n < 2 || n > MAX_SHARDS) throw new RangeError(`a pool needs 2 to ${MAX_SHARDS} workers, got ${n}`);
+    if (!Number.isInteger(n) || n < 2 || n > MAX_WORKERS) throw new RangeError(`a pool needs 2 to ${MAX_WORKERS} workers, got ${n}`);
     const module = await WebAssembly.compile(readWasm("shared"));
     const memory = Engine.sharedMemory();
     const engine = await Engine.create(module, memory);
