@@ -133,6 +133,14 @@ test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, als
   const ref1 = crossEntropyRef(one, [4], 1, n);
   assert.ok(ref1.loss > 1e-8 && Math.abs(loss1 - ref1.loss) < 1e-6 * ref1.loss, `confident loss ${loss1} vs ${ref1.loss}`);
   assert.ok(Math.abs(engine.f32(pd1, n)[4]! - ref1.dlogits[4]!) < 1e-6 * Math.abs(ref1.dlogits[4]!), "label gradient");
+  // Probabilities below 2^-100 are written as 0 (never as subnormal floats); larger ones are kept.
+  const far = new Float32Array(n).fill(-60);
+  far[0] = 0;
+  far[1] = -80;
+  const pf = put(engine, far), pdf = engine.allocF32(n);
+  engine.k.cross_entropy(pf, plab + 12, 1, n, pdf, 1);
+  assert.equal(engine.f32(pdf, n)[1], 0, "e^-80 is below 2^-100: written as 0");
+  assert.ok(Math.abs(engine.f32(pdf, n)[2]! / Math.exp(-60) - 1) < 1e-5, "e^-60 is kept");
 });
 
 test("count_correct takes the first maximum on ties, like torch.argmax", async () => {
