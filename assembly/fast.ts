@@ -15,11 +15,12 @@
 // Backward runs the same way in reverse: per example, d logits -> d pre (shard_loss_and_grad);
 // then the table gradients, each entry summed over the examples that used it
 // (table_grad_columns, dWLT as one long product, score_grads); then table gradients ->
-// weight gradients (tables_backward, once per step, independent of the batch size). Every
+// weight gradients (tables_backward_rows and _heads, once per step, independent of the
+// batch size). Every
 // parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
 // result does not depend on how many workers share a step.
 
-import { gemm_nn, gemm_nn_panels, gemm_nt, gemm_tn, pack_panels } from "./gemm";
+import { gemm_nn, gemm_nn_panels, gemm_nt, gemm_tn, hsum, pack_panels } from "./gemm";
 import { relu_forward, relu_backward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
@@ -221,8 +222,7 @@ function axpy3(out: usize, n: i32, c0: f32, r0: usize, c1: f32, r1: usize, c2: f
     s0 = f32x4.add(s0, f32x4.mul(v128.load(row + o), u));
     v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(av, u)));
   }
-  const s = f32x4.add(s0, s1);
-  let r = (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
+  let r = hsum(f32x4.add(s0, s1));
   for (; j < c1; j++) {
     const o = <usize>j << 2;
     const u = load<f32>(up + o);

@@ -8,10 +8,11 @@
 // `accumulate` adds into C instead of overwriting it, so backward can sum several
 // contributions into one gradient buffer without a separate add pass.
 //
-// NN and TN share one register-blocked kernel (4 rows x 8 columns = 8 f32x4 accumulators,
-// the most V8 keeps in registers, see WASM_NOTES.md) that only differs in how A(i, k)
-// is addressed; NT is a dot-product kernel (2 rows of A x 4 rows of B) vectorised along K.
-// K is cut into blocks of KC so a block of B stays in cache while all rows of A pass over it.
+// NN and TN, with B row-major or packed in 8-column panels, share one register-blocked
+// kernel (4 rows x 8 columns = 8 f32x4 accumulators, the most V8 keeps in registers, see
+// WASM_NOTES.md) and one driver that only differ in how A(i, k) and B(k, j) are addressed;
+// NT is a dot-product kernel (2 rows of A x 4 rows of B) vectorised along K. K is cut into
+// blocks of KC so a block of 8 columns of B stays in cache while all rows of A pass over it.
 // A column edge (N not a multiple of 8, e.g. d_vocab = 102) runs the same 4x8 tile and
 // stores only its valid columns: it reads up to 7 floats past a row of B or C, which the
 // host allows for by leaving slack after every buffer (src/core/engine.ts).
@@ -64,59 +65,44 @@ export function panels_size(k: i32, n: i32): i32 {
  * passes over it. Sums exactly as gemm_nn does.
  */
 export function gemm_nn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  panels_strided_a(m, n, k, a, lda, 1, bp, c, ldc, accumulate);
+  blocked(m, n, k, a, lda, 1, bp, 8, k, c, ldc, accumulate);
 }
 
 /** C (+)= Aᵀ · B with A stored [K,M] (row stride lda) and B packed as for gemm_nn_panels. */
 export function gemm_tn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  panels_strided_a(m, n, k, a, 1, lda, bp, c, ldc, accumulate);
-}
-
-// C[i, j] (+)= sum_k A(i, k) · B[k, j], A(i, k) = a[i*ais + k*aks], B in panels.
-function panels_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  if (!accumulate) zero_matrix(c, m, n, ldc);
-  for (let k0 = 0; k0 < k; k0 += KC) {
-    const kc = min(KC, k - k0);
-    const ak = a + (<usize>(k0 * aks) << 2);
-    for (let j = 0; j < n; j += 8) {
-      const panel = bp + (<usize>((j * k) + (k0 << 3)) << 2);
-      const cols = min(8, n - j);
-      let i = 0;
-      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, panel, 8, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
-      for (; i < m; i++) tile_4x8(kc, ak + (<usize>(i * ais) << 2), 0, aks, panel, 8, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
-    }
-  }
+  blocked(m, n, k, a, 1, lda, bp, 8, k, c, ldc, accumulate);
 }
 
 /** C (+)= A · B with A[M,K] (row stride lda). */
 export function gemm_nn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, accumulate: bool): void {
-  gemm_strided_a(m, n, k, a, lda, 1, b, ldb, c, ldc, accumulate);
+  blocked(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate);
 }
 
 /** C (+)= Aᵀ · B with A stored [K,M] (row stride lda). */
 export function gemm_tn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, accumulate: bool): void {
-  gemm_strided_a(m, n, k, a, 1, lda, b, ldb, c, ldc, accumulate);
+  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate);
 }
 
-// C[i, j] (+)= sum_k A(i, k) · B[k, j], A(i, k) = a[i*ais + k*aks].
-function gemm_strided_a(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32,
-                        b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool): void {
+// C[i, j] (+)= sum_k A(i, k) · B(k, j) with A(i, k) = a[i*ais + k*aks] and B(k, j) =
+// b[k*bks + j*bjs] for j a multiple of 8, the 8 columns from there contiguous: row-major B
+// has (bks, bjs) = (ldb, 1), B in panels (8, K). For each block of KC k and each 8 columns
+// of B, every 4 rows of A pass over them.
+function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize, bks: i32, bjs: i32,
+                 c: usize, ldc: i32, accumulate: bool): void {
   if (!accumulate) zero_matrix(c, m, n, ldc);
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
     const ak = a + (<usize>(k0 * aks) << 2);
-    const bk = b + (<usize>(k0 * ldb) << 2);
-    let i = 0;
-    for (; i + 4 <= m; i += 4) {
-      let j = 0;
-      for (; j < n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), ldc, min(8, n - j), 4);
-    }
-    // The last m % 4 rows one at a time: the same tile with all four rows on that row of A
-    // and C (row strides 0), storing only the first, so every element is summed the same way.
-    for (; i < m; i++) {
-      for (let j = 0; j < n; j += 8) tile_4x8(kc, ak + (<usize>(i * ais) << 2), 0, aks, bk + (<usize>j << 2), ldb, c + (<usize>(i * ldc + j) << 2), 0, min(8, n - j), 1);
+    for (let j = 0; j < n; j += 8) {
+      const bkj = b + (<usize>(k0 * bks + j * bjs) << 2);
+      const cols = min(8, n - j);
+      let i = 0;
+      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
+      // The last m % 4 rows one at a time: the same tile with all four rows on that row of A
+      // and C (row strides 0), storing only the first, so every element is summed the same way.
+      for (; i < m; i++) tile_4x8(kc, ak + (<usize>(i * ais) << 2), 0, aks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
     }
   }
 }
@@ -237,7 +223,8 @@ export function dot(k: i32, x: usize, y: usize): f32 {
   return r;
 }
 
-@inline function hsum(v: v128): f32 {
+/** The sum of the four lanes of v, in a fixed order. */
+@inline export function hsum(v: v128): f32 {
   return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
 }
 
