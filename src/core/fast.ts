@@ -69,20 +69,19 @@ export function inTokenOrder(split: Split): Split {
 export class FastPath implements Path {
   /** The step's Tables pointer table (forward tables and table gradients). */
   readonly tables: number;
-  private readonly sizes: Record<string, number>;
   private readonly ptrs: Record<string, number> = {};
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
     const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
     const hd = h * dh;
-    this.sizes = {
+    const sizes: Record<string, number> = {
       Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
       P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
       WLTp: engine.k.panels_size(dmlp, dv), WLp: engine.k.panels_size(dv, dmlp),
     };
-    for (const name of TABLES) this.ptrs[name] = engine.allocF32(this.sizes[name]!);
-    for (const name of GRADS) this.ptrs[name] = engine.allocF32(this.sizes[name.slice(1)]!);
+    for (const name of TABLES) this.ptrs[name] = engine.allocF32(sizes[name]!);
+    for (const name of GRADS) this.ptrs[name] = engine.allocF32(sizes[name.slice(1)]!);
     this.tables = engine.table([...TABLES, ...GRADS].map((n) => this.ptrs[n]!), engine.k.fast_table_bytes(0));
   }
 
