@@ -45,6 +45,14 @@ import { Dims, Weights } from "./model";
   dU: usize;
   dWLT: usize;
 }
+export enum TablesLayout {
+  Qt = offsetof<Tables>("Qt"), Kt = offsetof<Tables>("Kt"), Vt = offsetof<Tables>("Vt"), S = offsetof<Tables>("S"),
+  R = offsetof<Tables>("R"), P = offsetof<Tables>("P"), U = offsetof<Tables>("U"), WLT = offsetof<Tables>("WLT"),
+  WLTp = offsetof<Tables>("WLTp"), WLp = offsetof<Tables>("WLp"),
+  dQt = offsetof<Tables>("dQt"), dKt = offsetof<Tables>("dKt"), dVt = offsetof<Tables>("dVt"), dS = offsetof<Tables>("dS"),
+  dR = offsetof<Tables>("dR"), dP = offsetof<Tables>("dP"), dU = offsetof<Tables>("dU"), dWLT = offsetof<Tables>("dWLT"),
+  __size = offsetof<Tables>(),
+}
 
 /** A batch on the fast path: only what is per example. */
 @unmanaged export class FastBatch {
@@ -60,6 +68,14 @@ import { Dims, Weights } from "./model";
   dlogits_panels: usize; // dlogits packed by pack_panels with stride panel_rows (a shard: at its first row)
   da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
   panel_rows: i32; // the whole batch's n
+}
+export enum FastBatchLayout {
+  n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
+  attn = offsetof<FastBatch>("attn"), pre = offsetof<FastBatch>("pre"), post = offsetof<FastBatch>("post"),
+  logits = offsetof<FastBatch>("logits"), dlogits = offsetof<FastBatch>("dlogits"), dpost = offsetof<FastBatch>("dpost"),
+  dlogits_panels = offsetof<FastBatch>("dlogits_panels"), da_parts = offsetof<FastBatch>("da_parts"),
+  panel_rows = offsetof<FastBatch>("panel_rows"),
+  __size = offsetof<FastBatch>(),
 }
 
 const CTX: i32 = 3;
@@ -370,9 +386,4 @@ export function score_grads(dims: Dims, tb: Tables, batch: FastBatch, parts: i32
       accumulate(at(dSrow, t2), a2 * (da2 - mean));
     }
   }
-}
-
-/** Sizes in bytes of the fast path's pointer tables (checked by the host). */
-export function fast_table_bytes(which: i32): i32 {
-  return which == 0 ? offsetof<Tables>() : offsetof<FastBatch>();
 }

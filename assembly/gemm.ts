@@ -10,12 +10,12 @@
 //
 // NN and TN, with B row-major or packed in 8-column panels, share one register-blocked
 // kernel (4 rows x 8 columns = 8 f32x4 accumulators, the most V8 keeps in registers, see
-// WASM_NOTES.md) and one driver that only differ in how A(i, k) and B(k, j) are addressed;
+// docs/wasm.md) and one driver that only differ in how A(i, k) and B(k, j) are addressed;
 // NT is a dot-product kernel (2 rows of A x 4 rows of B) vectorised along K. K is cut into
 // blocks of KC so a block of 8 columns of B stays in cache while all rows of A pass over it.
 // A column edge (N not a multiple of 8, e.g. d_vocab = 102) runs the same 4x8 tile and
 // stores only its valid columns: it reads up to 7 floats past a row of B or C, which the
-// host allows for by leaving slack after every buffer (src/core/engine.ts).
+// host allows for by leaving slack after every buffer (src/core/wasm/engine.ts).
 
 const KC: i32 = 256;
 

@@ -1,11 +1,12 @@
 // The WebAssembly module's exports. Compute only: every function works on memory the
-// host laid out (see src/core/engine.ts); nothing here allocates or keeps state.
+// host laid out (see src/core/wasm/); nothing here allocates or keeps state. The *Layout
+// enums give the byte offset of every field of the pointer tables, by name.
 export { gemm_nn, gemm_nt, gemm_tn, dot, pack_panels, panels_size, gemm_nn_panels, gemm_tn_panels } from "./gemm";
 export { relu_forward, relu_backward, cross_entropy, count_correct, sum_squares } from "./nn";
 export { exp_rows } from "./expf";
 export { adamw_step } from "./adamw";
 export { fill_normal } from "./init";
-export { model_forward, model_backward, table_bytes } from "./model";
-export { tables_forward_heads, tables_forward_rows, tables_backward_rows, tables_backward_heads, batch_forward, fast_table_bytes, shard_loss_and_grad, shard_evaluate, table_grad_columns, score_grads } from "./fast";
+export { model_forward, model_backward, DimsLayout, WeightsLayout, BatchLayout } from "./model";
+export { tables_forward_heads, tables_forward_rows, tables_backward_rows, tables_backward_heads, batch_forward, shard_loss_and_grad, shard_evaluate, table_grad_columns, score_grads, TablesLayout, FastBatchLayout } from "./fast";
 export { dft_twiddles, dft_rows, dft_cols } from "./dft";
 export { simd_peak } from "./calibrate";

@@ -1,19 +1,25 @@
-// The paper's 1-layer Transformer (PAPER.md "Model"), forward and backward by hand.
+// The paper's 1-layer Transformer (docs/model.md), forward and backward by hand.
 // This is the straightforward reference path: it computes exactly what the PyTorch model
 // computes for the last position (the only one whose logits are used), over a batch.
-// Every buffer is laid out by the host (src/core/layout.ts); these classes only name the
-// pointer tables the host writes, in the same field order.
+// Every buffer is laid out by the host; these classes only name the pointer tables it writes.
+// Each class is followed by an enum of its fields' byte offsets, exported by name: the host
+// writes every field at the offset the module reports for it (src/core/wasm/layout.ts).
 
 import { gemm_nn, gemm_nt, gemm_tn } from "./gemm";
 import { relu_forward, relu_backward } from "./nn";
 
-/** Model sizes. d_vocab = p + 5; the context is always 3 tokens [a, op, b]. */
+/** Model sizes (d_vocab from src/core/data/vocab.ts); the context is always 3 tokens [a, op, b]. */
 @unmanaged export class Dims {
   d_vocab: i32;
   d_model: i32;
   n_heads: i32;
   d_head: i32;
   d_mlp: i32;
+}
+export enum DimsLayout {
+  d_vocab = offsetof<Dims>("d_vocab"), d_model = offsetof<Dims>("d_model"), n_heads = offsetof<Dims>("n_heads"),
+  d_head = offsetof<Dims>("d_head"), d_mlp = offsetof<Dims>("d_mlp"),
+  __size = offsetof<Dims>(),
 }
 
 /** One pointer per parameter tensor (PyTorch names and layouts; also used for gradients). */
@@ -26,6 +32,11 @@ import { relu_forward, relu_backward } from "./nn";
   W_in: usize;  // blocks.0.mlp.W_in    [d_mlp, d_model]
   W_out: usize; // blocks.0.mlp.W_out   [d_model, d_mlp]
   W_U: usize;   // unembed.W_U          [d_model, d_vocab]
+}
+export enum WeightsLayout {
+  W_E = offsetof<Weights>("W_E"), W_K = offsetof<Weights>("W_K"), W_Q = offsetof<Weights>("W_Q"), W_V = offsetof<Weights>("W_V"),
+  W_O = offsetof<Weights>("W_O"), W_in = offsetof<Weights>("W_in"), W_out = offsetof<Weights>("W_out"), W_U = offsetof<Weights>("W_U"),
+  __size = offsetof<Weights>(),
 }
 
 /** A batch of n examples and its activations (hook names of TransformerLens in comments). */
@@ -54,6 +65,16 @@ import { relu_forward, relu_backward } from "./nn";
   dk: usize;         // [n, 3, n_heads*d_head]
   dv: usize;         // [n, 3, n_heads*d_head]
   dx: usize;         // [n, 3, d_model]
+}
+export enum BatchLayout {
+  n = offsetof<Batch>("n"), tokens = offsetof<Batch>("tokens"), labels = offsetof<Batch>("labels"),
+  x = offsetof<Batch>("x"), q = offsetof<Batch>("q"), k = offsetof<Batch>("k"), v = offsetof<Batch>("v"),
+  attn = offsetof<Batch>("attn"), z = offsetof<Batch>("z"), resid_mid = offsetof<Batch>("resid_mid"),
+  pre = offsetof<Batch>("pre"), post = offsetof<Batch>("post"), resid_post = offsetof<Batch>("resid_post"),
+  logits = offsetof<Batch>("logits"), dlogits = offsetof<Batch>("dlogits"), dresid_post = offsetof<Batch>("dresid_post"),
+  dpost = offsetof<Batch>("dpost"), dresid_mid = offsetof<Batch>("dresid_mid"), dz = offsetof<Batch>("dz"),
+  dq = offsetof<Batch>("dq"), dk = offsetof<Batch>("dk"), dv = offsetof<Batch>("dv"), dx = offsetof<Batch>("dx"),
+  __size = offsetof<Batch>(),
 }
 
 const CTX: i32 = 3;
@@ -226,11 +247,4 @@ function add_rows(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32, cols: i
     const d = dst + (<usize>(r * ldd) << 2), s = src + (<usize>(r * lds) << 2);
     for (let c = 0; c < cols; c++) store<f32>(d + (<usize>c << 2), load<f32>(d + (<usize>c << 2)) + load<f32>(s + (<usize>c << 2)));
   }
-}
-
-/** Sizes in bytes of the pointer tables, so the host can check it lays them out alike. */
-export function table_bytes(which: i32): i32 {
-  if (which == 0) return offsetof<Dims>();
-  if (which == 1) return offsetof<Weights>();
-  return offsetof<Batch>();
 }

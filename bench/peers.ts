@@ -8,14 +8,10 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { DEFAULTS } from "../src/core/config.js";
-import { buildDataset } from "../src/core/data.js";
-import type { Engine } from "../src/core/engine.js";
-import type { Executor } from "../src/core/executor.js";
-import { FastPath } from "../src/core/fast.js";
-import { initParams } from "../src/core/init.js";
-import { Model } from "../src/core/model.js";
-import { resolveTask } from "../src/core/tasks.js";
-import { dimsOf } from "../src/core/train.js";
+import type { Executor } from "../src/core/model/executor.js";
+import { Run } from "../src/core/run.js";
+import { Trainer } from "../src/core/train.js";
+import type { Engine } from "../src/core/wasm/engine.js";
 import { WorkerPool } from "../src/node/pool.js";
 import { loadEngine } from "../src/node/wasm.js";
 
@@ -49,19 +45,15 @@ function torchStep(threads: number): number {
 let peerVersion = "";
 
 async function oursStep(engine: Engine, executor?: Executor): Promise<number> {
-  const data = buildDataset(resolveTask("add"), DEFAULTS.p, DEFAULTS.frac, 0);
-  const model = new Model(engine, dimsOf(DEFAULTS));
-  initParams(model, 0);
-  const path = new FastPath(model, executor);
-  const batch = path.newBatch(data.train, true);
+  const run = Run.assemble(engine, DEFAULTS, { executor });
+  const trainer = new Trainer(run);
   const times: number[] = [];
   for (let t = 1; t <= STEPS + 3; t++) {
     const t0 = performance.now();
-    model.zeroGrad();
-    await path.lossAndGrad(batch);
-    model.adamwStep(DEFAULTS, t);
+    await trainer.trainStep();
     if (t > 3) times.push(performance.now() - t0);
   }
+  run.dispose();
   return median(times);
 }
 

@@ -5,14 +5,11 @@
 
 import { Bench } from "tinybench";
 import { DEFAULTS } from "../src/core/config.js";
-import { buildDataset } from "../src/core/data.js";
-import type { Engine } from "../src/core/engine.js";
-import { initParams } from "../src/core/init.js";
-import { FastPath } from "../src/core/fast.js";
-import { Model, type Path } from "../src/core/model.js";
-import { ReferencePath } from "../src/core/reference.js";
-import { resolveTask } from "../src/core/tasks.js";
-import { dimsOf } from "../src/core/train.js";
+import type { Executor } from "../src/core/model/executor.js";
+import type { FastPath } from "../src/core/model/fast.js";
+import { Run } from "../src/core/run.js";
+import { Trainer } from "../src/core/train.js";
+import type { Engine } from "../src/core/wasm/engine.js";
 import { adamwRef, gemmRef } from "../src/reference/kernels.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
 import { WorkerPool } from "../src/node/pool.js";
@@ -42,32 +39,28 @@ const fmt = (x: number, digits = 1): string => x.toFixed(digits).padStart(9);
 
 async function stepBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
-  const data = buildDataset(resolveTask(cfg.task), cfg.p, cfg.frac, cfg.seed);
-  const timeOf = async (name: string, makePath: (m: Model) => Path, on: Engine = engine): Promise<number> => {
-    const model = new Model(on, dimsOf(cfg));
-    initParams(model, cfg.seed);
-    const path = makePath(model);
-    const batch = path.newBatch(data.train, true);
-    let t = 0;
-    return ms(name, async () => {
-      model.zeroGrad();
-      await path.lossAndGrad(batch);
-      model.adamwStep(cfg, ++t);
-    }, { time: quick ? 500 : 3000, iterations: quick ? 3 : 10 });
+  // Trainer.trainStep: zero the gradients, forward and backward, AdamW.
+  const timeOf = async (name: string, path: string, on: Engine = engine, executor?: Executor): Promise<number> => {
+    const run = Run.assemble(on, { ...cfg, path }, { executor });
+    const trainer = new Trainer(run);
+    const t = await ms(name, () => trainer.trainStep(), { time: quick ? 500 : 3000, iterations: quick ? 3 : 10 });
+    run.dispose();
+    return t;
   };
-  const fast = await timeOf("fast", (m) => new FastPath(m));
+  const fast = await timeOf("fast", "fast");
   const pool = await WorkerPool.create(2);
-  const fast2 = await timeOf("fast, 2 workers", (m) => new FastPath(m, pool), pool.engine);
+  const fast2 = await timeOf("fast, 2 workers", "fast", pool.engine, pool);
   await pool.close();
-  const reference = await timeOf("reference", (m) => new ReferencePath(m));
+  const reference = await timeOf("reference", "reference");
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
-  const init = new Model(engine, dimsOf(cfg));
-  initParams(init, cfg.seed);
-  const weights = new Map(init.layout.entries.map((e) => [e.name, Float64Array.from(init.tensor(e.name))]));
-  const moments = new Map(init.layout.entries.map((e) => [e.name, [new Float64Array(e.size), new Float64Array(e.size)] as const]));
+  const init = Run.assemble(engine, cfg);
+  const { data, model } = init;
+  const weights = new Map(model.layout.entries.map((e) => [e.name, Float64Array.from(model.tensor(e.name))]));
+  const moments = new Map(model.layout.entries.map((e) => [e.name, [new Float64Array(e.size), new Float64Array(e.size)] as const]));
+  init.dispose();
   let tj = 0;
   const js = await ms("js step", () => {
-    const { grads } = referenceLossAndGrad((name) => weights.get(name)!, init.dims, data.train);
+    const { grads } = referenceLossAndGrad((name) => weights.get(name)!, model.dims, data.train);
     tj++;
     for (const [name, w] of weights) adamwRef(w, grads[name], moments.get(name)![0], moments.get(name)![1], cfg, tj);
   }, { time: 0, iterations: quick ? 1 : 3 });
@@ -82,11 +75,10 @@ async function stepBench(engine: Engine): Promise<void> {
 // its own, timed over the same batch.
 async function profileBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
-  const data = buildDataset(resolveTask(cfg.task), cfg.p, cfg.frac, cfg.seed);
-  const model = new Model(engine, dimsOf(cfg));
-  initParams(model, cfg.seed);
-  const path = new FastPath(model);
-  const batch = path.newBatch(data.train, true);
+  const run = Run.assemble(engine, cfg);
+  const { model } = run;
+  const path = run.path as FastPath;
+  const batch = run.train;
   const phases = path.phases(batch);
   console.log(`\nfast step, by phase (1 thread, p50 ms)`);
   let total = 0;
@@ -97,6 +89,7 @@ async function profileBench(engine: Engine): Promise<void> {
     total += t;
   }
   for (const [name, t] of rows) console.log(`  ${name.padEnd(44)}${fmt(t, 2)}  ${((100 * t) / total).toFixed(0).padStart(3)}%`);
+  run.dispose();
 }
 
 interface Shape {
@@ -136,7 +129,7 @@ const SHAPES: [string, Shape[]][] = [
 // (assembly/calibrate.ts: the 4x8 tile on L1-resident operands, 64 * 256 flops per iteration).
 async function simdPeak(engine: Engine): Promise<number> {
   const iterations = 20_000;
-  const buffer = engine.allocF32(256 * 12 + 32);
+  const buffer = engine.alloc("f32", 256 * 12 + 32).ptr;
   // Its first calls run in V8's baseline tier, and a running call never switches tier:
   // call it often, then give the optimising compiler (a background thread) time to finish.
   for (let i = 0; i < 50; i++) engine.k.simd_peak(1000, buffer);
@@ -162,12 +155,13 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   const lda = s.lda ?? (transA ? m : k), ldb = transB ? k : n;
   const a = Float32Array.from({ length: (transA ? k : m) * lda }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
-  const pa = engine.allocF32(a.length), pb = engine.allocF32(b.length), pc = engine.allocF32(m * n);
-  engine.f32(pa, a.length).set(a);
-  engine.f32(pb, b.length).set(b);
+  const A = engine.alloc("f32", a.length), B = engine.alloc("f32", b.length);
+  A.write(a);
+  B.write(b);
+  const [pa, pb, pc] = [A.ptr, B.ptr, engine.alloc("f32", m * n).ptr];
   let run: () => void;
   if (panels) {
-    const bp = engine.allocF32(engine.k.panels_size(k, n));
+    const bp = engine.alloc("f32", engine.k.panels_size(k, n)).ptr;
     engine.k.pack_panels(bp, pb, k, n, n, 1, k);
     const kernel = engine.k[s.layout === "nn_panels" ? "gemm_nn_panels" : "gemm_tn_panels"];
     run = () => kernel(m, n, k, pa, lda, bp, pc, n, false);

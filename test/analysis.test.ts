@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { excludedLoss, keyFrequencies, logitSpectrum, meanLoss, neuronClusters, restrictedLoss } from "../src/core/analysis.js";
 import { fourierBasis } from "../src/core/fourier/basis.js";
 import { Transform2d } from "../src/core/fourier/transform2d.js";
-import { Model } from "../src/core/model.js";
+import { Model } from "../src/core/model/model.js";
 import { newEngine } from "./helpers.js";
 
 const p = 23;

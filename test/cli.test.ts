@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { decodeSafetensors } from "../src/core/safetensors.js";
+import { decodeSafetensors } from "../src/core/io/safetensors.js";
 
 const CLI = fileURLToPath(new URL("../src/node/cli.js", import.meta.url));
 const grok = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });

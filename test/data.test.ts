@@ -3,9 +3,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildDataset } from "../src/core/data.js";
-import { MersenneTwister } from "../src/core/rng.js";
-import { resolveTask } from "../src/core/tasks.js";
+import { buildDataset } from "../src/core/data/data.js";
+import { Vocab } from "../src/core/data/vocab.js";
+import { MersenneTwister } from "../src/core/data/rng.js";
+import { resolveTask } from "../src/core/data/tasks.js";
 import { fixtureSplit } from "./helpers.js";
 
 test("MersenneTwister gives CPython's random.getrandbits(32) sequence", () => {
@@ -19,7 +20,7 @@ test("MersenneTwister gives CPython's random.getrandbits(32) sequence", () => {
 
 test("the split of (a+b) mod p equals the PyTorch reference's, train and test, for p = 11 and 97", () => {
   for (const [fixture, p, frac] of [["tiny", 11, 0.5], ["full", 97, 0.3]] as const) {
-    const data = buildDataset(resolveTask("add"), p, frac, 0);
+    const data = buildDataset(resolveTask("add"), new Vocab(p), frac, 0);
     for (const which of ["train", "test"] as const) {
       const want = fixtureSplit(fixture, which);
       assert.equal(data[which].n, want.n);
@@ -31,7 +32,7 @@ test("the split of (a+b) mod p equals the PyTorch reference's, train and test, f
 
 test("the split is a partition of all pairs, train first floor(frac*N), and depends on the seed", () => {
   const p = 13;
-  const d0 = buildDataset(resolveTask("mul"), p, 0.37, 4);
+  const d0 = buildDataset(resolveTask("mul"), new Vocab(p), 0.37, 4);
   assert.equal(d0.train.n, Math.floor(0.37 * p * p));
   assert.equal(d0.train.n + d0.test.n, p * p);
   const seen = new Set<number>();
@@ -44,13 +45,13 @@ test("the split is a partition of all pairs, train first floor(frac*N), and depe
     }
   }
   assert.equal(seen.size, p * p);
-  assert.deepEqual(buildDataset(resolveTask("mul"), p, 0.37, 4).train.tokens, d0.train.tokens);
-  assert.notDeepEqual(buildDataset(resolveTask("mul"), p, 0.37, 5).train.tokens, d0.train.tokens);
+  assert.deepEqual(buildDataset(resolveTask("mul"), new Vocab(p), 0.37, 4).train.tokens, d0.train.tokens);
+  assert.notDeepEqual(buildDataset(resolveTask("mul"), new Vocab(p), 0.37, 5).train.tokens, d0.train.tokens);
 });
 
 test("division leaves out b = 0 and uses the '/' token", () => {
   const p = 7;
-  const d = buildDataset(resolveTask("div"), p, 0.5, 0);
+  const d = buildDataset(resolveTask("div"), new Vocab(p), 0.5, 0);
   assert.equal(d.train.n + d.test.n, p * (p - 1));
   for (let i = 0; i < d.train.n; i++) {
     const [a, op, b] = d.train.tokens.subarray(3 * i, 3 * i + 3);

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { Dft, fftRows, type Spectrum } from "../src/core/fourier/dft.js";
 import { fourierBasis } from "../src/core/fourier/basis.js";
 import { fcr, ffd, frequencyNorms } from "../src/core/fourier/measures.js";
-import { MersenneTwister } from "../src/core/rng.js";
+import { MersenneTwister } from "../src/core/data/rng.js";
 import { assertAllClose, newEngine } from "./helpers.js";
 
 const rng = new MersenneTwister(99);
@@ -59,13 +59,13 @@ test("row and column transforms of a matrix agree (strided rows, transposed layo
   const engine = await newEngine();
   const n = 11, m = 6, ld = 15;
   const dft = new Dft(engine, n);
-  const rowsPtr = engine.allocF32(m * ld), colsPtr = engine.allocF32(n * m);
+  const rows = engine.alloc("f32", m * ld), cols = engine.alloc("f32", n * m);
   const x = gaussian(m * n);
   for (let r = 0; r < m; r++) for (let t = 0; t < n; t++) {
-    engine.f32(rowsPtr, m * ld)[r * ld + t] = x[r * n + t]!;
-    engine.f32(colsPtr, n * m)[t * m + r] = x[r * n + t]!;
+    rows.view()[r * ld + t] = x[r * n + t]!;
+    cols.view()[t * m + r] = x[r * n + t]!;
   }
-  const a = dft.ofRows(rowsPtr, m, ld), b = dft.ofCols(colsPtr, m);
+  const a = dft.ofRows(rows, m, ld), b = dft.ofCols(cols, m);
   assertAllClose("cos", a.cos, b.cos, 1e-5);
   assertAllClose("sin", a.sin, b.sin, 1e-5);
 });

@@ -3,10 +3,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PARAM_NAMES } from "../src/core/params.js";
-import { loadCheckpoint } from "../src/core/checkpoint.js";
-import { Model, type Batch } from "../src/core/model.js";
-import { ReferencePath } from "../src/core/reference.js";
+import { PARAM_NAMES } from "../src/core/model/params.js";
+import { loadCheckpoint } from "../src/core/io/checkpoint.js";
+import { Model, type Batch } from "../src/core/model/model.js";
+import { ReferencePath } from "../src/core/model/reference.js";
 import { assertAllClose, assertCloseToMax, maxError, fixtureBytes, fixtureConfig, fixtureF32, fixtureF64, fixtureModel, fixtureSplit, newEngine, PATHS, type FixtureName } from "./helpers.js";
 
 const FIXTURES: FixtureName[] = ["tiny", "full"];
@@ -33,7 +33,7 @@ function assertStepWeights(model: Model, name: FixtureName, t: number, atol: num
 // examples put on different sides of the ReLU, or null.
 function reluDisagreement(a: Model, batchA: Batch, b: Model, batchB: Batch): { a: number; b: number } | null {
   const size = batchA.n * a.dims.d_mlp;
-  const preA = a.engine.f32(batchA.ptrs.pre!, size), preB = b.engine.f32(batchB.ptrs.pre!, size);
+  const preA = batchA.field("pre").view(), preB = batchB.field("pre").view();
   for (let i = 0; i < size; i++) if (preA[i]! > 0 !== preB[i]! > 0) return { a: preA[i]!, b: preB[i]! };
   return null;
 }

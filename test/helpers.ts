@@ -3,12 +3,12 @@
 
 import { readFileSync } from "node:fs";
 import assert from "node:assert/strict";
-import { Engine } from "../src/core/engine.js";
-import { Model, type Path } from "../src/core/model.js";
-import { FastPath } from "../src/core/fast.js";
-import { ReferencePath } from "../src/core/reference.js";
-import { PARAM_NAMES } from "../src/core/params.js";
-import type { Split } from "../src/core/data.js";
+import { Engine } from "../src/core/wasm/engine.js";
+import { Model, type Path } from "../src/core/model/model.js";
+import { FastPath } from "../src/core/model/fast.js";
+import { ReferencePath } from "../src/core/model/reference.js";
+import { PARAM_NAMES } from "../src/core/model/params.js";
+import type { Split } from "../src/core/data/data.js";
 import { readWasm, type Build } from "../src/node/wasm.js";
 
 // dist/test/helpers.js -> <package>/test/fixtures

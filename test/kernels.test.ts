@@ -4,17 +4,18 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { adamwRef, crossEntropyRef, gemmRef } from "../src/reference/kernels.js";
-import type { Engine } from "../src/core/engine.js";
-import { MersenneTwister } from "../src/core/rng.js";
+import type { Engine } from "../src/core/wasm/engine.js";
+import type { Region } from "../src/core/wasm/region.js";
+import { MersenneTwister } from "../src/core/data/rng.js";
 import { assertAllClose, newEngine } from "./helpers.js";
 
 const rng = new MersenneTwister(1234);
 const uniform = (n: number, scale = 1): Float32Array => Float32Array.from({ length: n }, () => scale * (rng.nextU32() / 2 ** 31 - 1));
 
-function put(engine: Engine, data: Float32Array): number {
-  const ptr = engine.allocF32(data.length);
-  engine.f32(ptr, data.length).set(data);
-  return ptr;
+function put(engine: Engine, data: Float32Array): Region<"f32"> {
+  const r = engine.alloc("f32", data.length);
+  r.write(data);
+  return r;
 }
 
 const SHAPES: [number, number, number][] = [[1, 1, 1], [4, 8, 1], [5, 9, 3], [7, 13, 17], [16, 102, 128], [33, 97, 300], [64, 40, 517]];
@@ -29,10 +30,10 @@ for (const [layout, transA, transB] of [["nn", false, false], ["tn", true, false
       const lda = transA ? m : k, ldb = transB ? k : n;
       for (const accumulate of [false, true]) {
         const pc = put(engine, c0);
-        fn(m, n, k, pa, lda, pb, ldb, pc, n, accumulate);
+        fn(m, n, k, pa.ptr, lda, pb.ptr, ldb, pc.ptr, n, accumulate);
         const want = Float32Array.from(c0);
         gemmRef(m, n, k, a, transA, b, transB, want, accumulate);
-        assertAllClose(`${layout} ${m}x${n}x${k}${accumulate ? " +=" : ""}`, engine.f32(pc, m * n), want, 1e-5 * Math.sqrt(k), 1e-5);
+        assertAllClose(`${layout} ${m}x${n}x${k}${accumulate ? " +=" : ""}`, pc.view(), want, 1e-5 * Math.sqrt(k), 1e-5);
       }
     }
   });
@@ -46,24 +47,24 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
     const bt = Float32Array.from({ length: n * k }, (_, i) => b[(i % k) * n + Math.floor(i / k)]!); // Bᵀ [n, k]
     const pbt = put(engine, bt);
     const size = engine.k.panels_size(k, n);
-    const panels = engine.allocF32(size), panelsT = engine.allocF32(size);
-    engine.k.pack_panels(panels, pb, k, n, n, 1, k);
-    engine.k.pack_panels(panelsT, pbt, k, n, 1, k, k);
-    assert.deepEqual(engine.f32(panelsT, size), engine.f32(panels, size), "packing B or its transpose gives the same panels");
+    const panels = engine.alloc("f32", size), panelsT = engine.alloc("f32", size);
+    engine.k.pack_panels(panels.ptr, pb.ptr, k, n, n, 1, k);
+    engine.k.pack_panels(panelsT.ptr, pbt.ptr, k, n, 1, k, k);
+    assert.deepEqual(panelsT.view(), panels.view(), "packing B or its transpose gives the same panels");
     for (const accumulate of [false, true]) {
       const want = put(engine, c0), got = put(engine, c0);
-      engine.k.gemm_nn(m, n, k, pa, k, pb, n, want, n, accumulate);
-      engine.k.gemm_nn_panels(m, n, k, pa, k, panels, got, n, accumulate);
-      assert.deepEqual(engine.f32(got, m * n), engine.f32(want, m * n), `${m}x${n}x${k}${accumulate ? " +=" : ""}`);
+      engine.k.gemm_nn(m, n, k, pa.ptr, k, pb.ptr, n, want.ptr, n, accumulate);
+      engine.k.gemm_nn_panels(m, n, k, pa.ptr, k, panels.ptr, got.ptr, n, accumulate);
+      assert.deepEqual(got.view(), want.view(), `${m}x${n}x${k}${accumulate ? " +=" : ""}`);
     }
   }
 });
 
 test("simd_peak (the benchmarks' calibration) runs the GEMM tile: C += A B over its 256-long block per iteration", async () => {
   const engine = await newEngine();
-  const buffer = engine.allocF32(256 * 12 + 32);
-  engine.f32(buffer, 256 * 12).fill(0.5); // A [256][4], B [256][8]: every product is 0.25
-  assert.equal(engine.k.simd_peak(3, buffer), 3 * 256 * 0.25);
+  const buffer = engine.alloc("f32", 256 * 12 + 32);
+  buffer.at(0, 256 * 12).fill(0.5); // A [256][4], B [256][8]: every product is 0.25
+  assert.equal(engine.k.simd_peak(3, buffer.ptr), 3 * 256 * 0.25);
 });
 
 test("gemm honours leading dimensions (strided sub-matrices)", async () => {
@@ -71,8 +72,8 @@ test("gemm honours leading dimensions (strided sub-matrices)", async () => {
   const [m, n, k, lda, ldb, ldc] = [6, 10, 7, 12, 15, 11];
   const a = uniform(m * lda), b = uniform(k * ldb), c = new Float32Array(m * ldc).fill(7);
   const pa = put(engine, a), pb = put(engine, b), pc = put(engine, c);
-  engine.k.gemm_nn(m, n, k, pa, lda, pb, ldb, pc, ldc, false);
-  const out = engine.f32(pc, m * ldc);
+  engine.k.gemm_nn(m, n, k, pa.ptr, lda, pb.ptr, ldb, pc.ptr, ldc, false);
+  const out = pc.view();
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < ldc; j++) {
       if (j >= n) { assert.equal(out[i * ldc + j], 7, "outside the sub-matrix is untouched"); continue; }
@@ -88,20 +89,20 @@ test("relu forward and backward match max(x, 0) and its gradient (0 at 0)", asyn
   const x = uniform(103);
   x[5] = 0;
   const dout = uniform(103);
-  const px = put(engine, x), pd = put(engine, dout), po = engine.allocF32(103), pg = engine.allocF32(103);
-  engine.k.relu_forward(po, px, 103);
-  engine.k.relu_backward(pg, pd, px, 103);
-  assert.deepEqual([...engine.f32(po, 103)], [...x].map((v) => Math.max(v, 0)));
-  assert.deepEqual([...engine.f32(pg, 103)], [...x].map((v, i) => (v > 0 ? dout[i]! : 0)));
+  const px = put(engine, x), pd = put(engine, dout), po = engine.alloc("f32", 103), pg = engine.alloc("f32", 103);
+  engine.k.relu_forward(po.ptr, px.ptr, 103);
+  engine.k.relu_backward(pg.ptr, pd.ptr, px.ptr, 103);
+  assert.deepEqual([...po.view()], [...x].map((v) => Math.max(v, 0)));
+  assert.deepEqual([...pg.view()], [...x].map((v, i) => (v > 0 ? dout[i]! : 0)));
 });
 
 test("exp_rows (the softmax's SIMD exp) is within 2 ulp of Math.exp, 0 where e^x is subnormal", async () => {
   const engine = await newEngine();
   const x = Float32Array.from({ length: 4003 }, (_, i) => -90 + (178 * i) / 4002);
   x[7] = 0;
-  const px = put(engine, x), pe = engine.allocF32(x.length);
-  engine.k.exp_rows(pe, px, x.length);
-  const e = engine.f32(pe, x.length);
+  const px = put(engine, x), pe = engine.alloc("f32", x.length);
+  engine.k.exp_rows(pe.ptr, px.ptr, x.length);
+  const e = pe.view();
   for (let i = 0; i < x.length; i++) {
     const want = Math.exp(x[i]!);
     if (x[i]! < -87.34) assert.equal(e[i], 0, `e^${x[i]}`);
@@ -117,38 +118,38 @@ test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, als
   logits[3 * n + 4] = 80; // a confident row, where float32 log-softmax would lose the loss
   const labels = Int32Array.from({ length: rows }, (_, r) => (r * 31) % n);
   labels[3] = 4;
-  const pl = put(engine, logits), pd = engine.allocF32(rows * n);
-  const plab = engine.alloc(rows * 4);
-  engine.i32(plab, rows).set(labels);
-  const loss = engine.k.cross_entropy(pl, plab, rows, n, pd, rows) / rows;
+  const pl = put(engine, logits), pd = engine.alloc("f32", rows * n);
+  const plab = engine.alloc("i32", rows);
+  plab.write(labels);
+  const loss = engine.k.cross_entropy(pl.ptr, plab.ptr, rows, n, pd.ptr, rows) / rows;
   const ref = crossEntropyRef(logits, labels, rows, n);
   assert.ok(Math.abs(loss - ref.loss) < 1e-6 * Math.max(1, ref.loss), `loss ${loss} vs ${ref.loss}`);
-  assertAllClose("dlogits", engine.f32(pd, rows * n), ref.dlogits, 1e-9, 1e-6);
-  assert.equal(engine.k.cross_entropy(pl, plab, rows, n, 0, rows) / rows, loss, "without gradients, the same loss");
+  assertAllClose("dlogits", pd.view(), ref.dlogits, 1e-9, 1e-6);
+  assert.equal(engine.k.cross_entropy(pl.ptr, plab.ptr, rows, n, 0, rows) / rows, loss, "without gradients, the same loss");
   // The confident row alone: its loss (~1e-7) and its label's gradient keep their digits.
   const one = uniform(n, 1);
   one[4] = 20;
-  const p1 = put(engine, one), pd1 = engine.allocF32(n);
-  const loss1 = engine.k.cross_entropy(p1, plab + 12, 1, n, pd1, 1);
+  const p1 = put(engine, one), pd1 = engine.alloc("f32", n);
+  const loss1 = engine.k.cross_entropy(p1.ptr, plab.at(3).ptr, 1, n, pd1.ptr, 1);
   const ref1 = crossEntropyRef(one, [4], 1, n);
   assert.ok(ref1.loss > 1e-8 && Math.abs(loss1 - ref1.loss) < 1e-6 * ref1.loss, `confident loss ${loss1} vs ${ref1.loss}`);
-  assert.ok(Math.abs(engine.f32(pd1, n)[4]! - ref1.dlogits[4]!) < 1e-6 * Math.abs(ref1.dlogits[4]!), "label gradient");
+  assert.ok(Math.abs(pd1.view()[4]! - ref1.dlogits[4]!) < 1e-6 * Math.abs(ref1.dlogits[4]!), "label gradient");
   // Probabilities below 2^-100 are written as 0 (never as subnormal floats); larger ones are kept.
   const far = new Float32Array(n).fill(-60);
   far[0] = 0;
   far[1] = -80;
-  const pf = put(engine, far), pdf = engine.allocF32(n);
-  engine.k.cross_entropy(pf, plab + 12, 1, n, pdf, 1);
-  assert.equal(engine.f32(pdf, n)[1], 0, "e^-80 is below 2^-100: written as 0");
-  assert.ok(Math.abs(engine.f32(pdf, n)[2]! / Math.exp(-60) - 1) < 1e-5, "e^-60 is kept");
+  const pf = put(engine, far), pdf = engine.alloc("f32", n);
+  engine.k.cross_entropy(pf.ptr, plab.at(3).ptr, 1, n, pdf.ptr, 1);
+  assert.equal(pdf.view()[1], 0, "e^-80 is below 2^-100: written as 0");
+  assert.ok(Math.abs(pdf.view()[2]! / Math.exp(-60) - 1) < 1e-5, "e^-60 is kept");
 });
 
 test("count_correct takes the first maximum on ties, like torch.argmax", async () => {
   const engine = await newEngine();
   const logits = new Float32Array([1, 3, 3, 0, /**/ 5, 1, 1, 5, /**/ 0, 0, 0, 1]);
-  const pl = put(engine, logits), plab = engine.alloc(12);
-  engine.i32(plab, 3).set([1, 0, 2]);
-  assert.equal(engine.k.count_correct(pl, plab, 3, 4), 2);
+  const pl = put(engine, logits), plab = engine.alloc("i32", 3);
+  plab.write([1, 0, 2]);
+  assert.equal(engine.k.count_correct(pl.ptr, plab.ptr, 3, 4), 2);
 });
 
 test("adamw_step matches torch.optim.AdamW over 20 steps, including tails and weight decay", async () => {
@@ -156,27 +157,27 @@ test("adamw_step matches torch.optim.AdamW over 20 steps, including tails and we
   const n = 103;
   const opt = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 1.0 };
   const w0 = uniform(n);
-  const pw = put(engine, w0), pg = engine.allocF32(n), pm = engine.allocF32(n), pv = engine.allocF32(n);
+  const pw = put(engine, w0), pg = engine.alloc("f32", n), pm = engine.alloc("f32", n), pv = engine.alloc("f32", n);
   const w = Float64Array.from(w0), m = new Float64Array(n), v = new Float64Array(n);
   for (let t = 1; t <= 20; t++) {
     const g = uniform(n, 0.01);
-    engine.f32(pg, n).set(g);
-    engine.k.adamw_step(pw, pg, pm, pv, n, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
+    pg.view().set(g);
+    engine.k.adamw_step(pw.ptr, pg.ptr, pm.ptr, pv.ptr, n, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
     adamwRef(w, g, m, v, opt, t);
   }
-  assertAllClose("weights after 20 steps", engine.f32(pw, n), w, 1e-6, 1e-5);
+  assertAllClose("weights after 20 steps", pw.view(), w, 1e-6, 1e-5);
 });
 
 test("fill_normal draws N(0, std^2) deterministically from the given bits", async () => {
   const engine = await newEngine();
   const n = 20001;
-  const bits = engine.alloc(4 * (n + 1));
-  new MersenneTwister(7).fill(engine.u32(bits, n + 1));
-  const out = engine.allocF32(n), again = engine.allocF32(n);
-  engine.k.fill_normal(out, bits, n, 0.5);
-  engine.k.fill_normal(again, bits, n, 0.5);
-  const x = engine.f32(out, n);
-  assert.deepEqual(x, engine.f32(again, n));
+  const bits = engine.alloc("u32", n + 1);
+  new MersenneTwister(7).fill(bits.view());
+  const out = engine.alloc("f32", n), again = engine.alloc("f32", n);
+  engine.k.fill_normal(out.ptr, bits.ptr, n, 0.5);
+  engine.k.fill_normal(again.ptr, bits.ptr, n, 0.5);
+  const x = out.view();
+  assert.deepEqual(x, again.view());
   const mean = x.reduce((s, v) => s + v, 0) / n;
   const sd = Math.sqrt(x.reduce((s, v) => s + (v - mean) ** 2, 0) / n);
   assert.ok(Math.abs(mean) < 0.02 && Math.abs(sd - 0.5) < 0.01, `mean ${mean}, sd ${sd}`);
@@ -190,6 +191,6 @@ test("dot and sum_squares match plain loops", async () => {
   const px = put(engine, x), py = put(engine, y);
   let d = 0, s = 0;
   for (let i = 0; i < 37; i++) { d += x[i]! * y[i]!; s += x[i]! * x[i]!; }
-  assert.ok(Math.abs(engine.k.dot(37, px, py) - d) < 1e-5);
-  assert.ok(Math.abs(engine.k.sum_squares(px, 37) - s) < 1e-12);
+  assert.ok(Math.abs(engine.k.dot(37, px.ptr, py.ptr) - d) < 1e-5);
+  assert.ok(Math.abs(engine.k.sum_squares(px.ptr, 37) - s) < 1e-12);
 });

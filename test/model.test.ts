@@ -3,10 +3,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { buildDataset } from "../src/core/data.js";
-import { initParams } from "../src/core/init.js";
-import { Model } from "../src/core/model.js";
-import { resolveTask } from "../src/core/tasks.js";
+import { buildDataset } from "../src/core/data/data.js";
+import { Vocab } from "../src/core/data/vocab.js";
+import { initParams } from "../src/core/model/init.js";
+import { Model } from "../src/core/model/model.js";
+import { resolveTask } from "../src/core/data/tasks.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
 import { assertCloseToMax, newEngine, PATHS } from "./helpers.js";
 
@@ -14,13 +15,13 @@ for (const [pathName, makePath] of Object.entries(PATHS)) {
 
 test(`${pathName} path: gradients of a model with odd sizes match finite differences of the loss`, async () => {
   const p = 7;
-  const dims = { d_vocab: p + 5, d_model: 13, n_heads: 3, d_head: 5, d_mlp: 21 };
+  const dims = { d_vocab: new Vocab(p).size, d_model: 13, n_heads: 3, d_head: 5, d_mlp: 21 };
   const model = new Model(await newEngine(), dims);
   initParams(model, 3);
   // Larger weights than the init, so every path (attention included) carries gradient.
   for (const e of model.layout.entries) model.tensor(e.name).forEach((v, i, a) => (a[i] = v * 3));
   const path = makePath(model);
-  const batch = path.newBatch(buildDataset(resolveTask("a2+ab+b2"), p, 0.6, 1).train, true);
+  const batch = path.newBatch(buildDataset(resolveTask("a2+ab+b2"), new Vocab(p), 0.6, 1).train, true);
   model.zeroGrad();
   await path.lossAndGrad(batch);
   const h = 1e-3;
@@ -46,25 +47,25 @@ test(`${pathName} path: gradients of a model with odd sizes match finite differe
 
 test(`${pathName} path: embedding columns of unused tokens get exactly zero gradient`, async () => {
   const p = 11;
-  const model = new Model(await newEngine(), { d_vocab: p + 5, d_model: 16, n_heads: 2, d_head: 8, d_mlp: 32 });
+  const model = new Model(await newEngine(), { d_vocab: new Vocab(p).size, d_model: 16, n_heads: 2, d_head: 8, d_mlp: 32 });
   initParams(model, 0);
   const path = makePath(model);
-  const batch = path.newBatch(buildDataset(resolveTask("add"), p, 0.5, 0).train, true);
+  const batch = path.newBatch(buildDataset(resolveTask("add"), new Vocab(p), 0.5, 0).train, true);
   model.zeroGrad();
   await path.lossAndGrad(batch);
   const g = model.gradient("embed.W_E");
   for (const unused of [p, p + 2, p + 3, p + 4]) {
-    for (let d = 0; d < 16; d++) assert.equal(g[d * (p + 5) + unused], 0);
+    for (let d = 0; d < 16; d++) assert.equal(g[d * new Vocab(p).size + unused], 0);
   }
   assert.notEqual(g[p + 1], 0, "the '+' token is used");
 });
 
 test(`${pathName} path: logits, loss and every gradient match the plain-TS float64 reference model on odd sizes`, async () => {
   const p = 5;
-  const dims = { d_vocab: p + 5, d_model: 11, n_heads: 3, d_head: 7, d_mlp: 19 };
+  const dims = { d_vocab: new Vocab(p).size, d_model: 11, n_heads: 3, d_head: 7, d_mlp: 19 };
   const model = new Model(await newEngine(), dims);
   initParams(model, 9);
-  const split = buildDataset(resolveTask("a3+ab"), p, 0.8, 2).train;
+  const split = buildDataset(resolveTask("a3+ab"), new Vocab(p), 0.8, 2).train;
   const path = makePath(model);
   const batch = path.newBatch(split, true);
   model.zeroGrad();

@@ -2,9 +2,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../src/core/safetensors.js";
-import { loadCheckpoint } from "../src/core/checkpoint.js";
-import { Model } from "../src/core/model.js";
+import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../src/core/io/safetensors.js";
+import { loadCheckpoint } from "../src/core/io/checkpoint.js";
+import { Model } from "../src/core/model/model.js";
 import { fixtureBytes, fixtureConfig, newEngine } from "./helpers.js";
 
 const tensors = [

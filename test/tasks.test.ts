@@ -2,8 +2,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { evalExpr, parseExpr, ExprError } from "../src/core/expr.js";
-import { resolveTask, TaskError, TASKS } from "../src/core/tasks.js";
+import { evalExpr, parseExpr, ExprError } from "../src/core/data/expr.js";
+import { resolveTask, TaskError, TASKS } from "../src/core/data/tasks.js";
 
 const p = 97;
 const mod = (x: number): number => ((x % p) + p) % p;

@@ -5,17 +5,17 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
 import { formatMetrics, runTraining, Trainer, TrainingError } from "../src/core/train.js";
+import { Run } from "../src/core/run.js";
 import { newEngine } from "./helpers.js";
 
 const SMALL = { p: "11", frac: "0.5", d_model: "16", n_heads: "2", d_head: "8", d_mlp: "32", steps: "60", eval_every: "20" };
 
 async function runLog(overrides: Record<string, string | boolean>): Promise<{ log: string; weights: Uint8Array }> {
   const clock = (): number => 0; // wall_s is the only field that is not a function of the config
-  const trainer = new Trainer(await newEngine(), resolveConfig(overrides), clock);
+  const trainer = new Trainer(Run.assemble(await newEngine(), resolveConfig(overrides)), clock);
   let log = "";
   await runTraining(trainer, { onEval: (m) => (log += formatMetrics(m)) });
-  const params = trainer.model.engine.f32(trainer.model.params, trainer.model.layout.total);
-  return { log, weights: new Uint8Array(params.buffer.slice(params.byteOffset, params.byteOffset + params.byteLength)) };
+  return { log, weights: new Uint8Array(trainer.run.model.buffer("params").read().buffer) };
 }
 
 test("two runs with one seed give byte-identical metrics and weights; another seed does not", async () => {
@@ -37,7 +37,7 @@ test("metrics come at step 0, every eval_every steps and at the end, with the do
 
 test("until_grokked stops a little after grokking; the summary records both events", async () => {
   const cfg = resolveConfig({ p: "23", frac: "0.6", d_model: "64", d_head: "16", d_mlp: "256", lr: "3e-3", steps: "5000", until_grokked: true });
-  const trainer = new Trainer(await newEngine(), cfg);
+  const trainer = new Trainer(Run.assemble(await newEngine(), cfg));
   const summary = await runTraining(trainer);
   assert.equal(summary.stopped, "grokked");
   assert.ok(summary.memorized_step !== null && summary.grokked_step !== null);
@@ -48,6 +48,6 @@ test("until_grokked stops a little after grokking; the summary records both even
 });
 
 test("a diverging run stops with a message naming the step and the fix", async () => {
-  const trainer = new Trainer(await newEngine(), resolveConfig({ ...SMALL, lr: "1e30" }));
+  const trainer = new Trainer(Run.assemble(await newEngine(), resolveConfig({ ...SMALL, lr: "1e30" })));
   await assert.rejects(runTraining(trainer), (e: Error) => e instanceof TrainingError && /at step \d+ \(lr 1e\+30\).*lower --lr/.test(e.message));
 });

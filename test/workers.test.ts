@@ -4,8 +4,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
-import { ranges, runClaimed, type KernelCall } from "../src/core/executor.js";
+import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
+import { Run } from "../src/core/run.js";
 import { WorkerPool } from "../src/node/pool.js";
 import { newEngine } from "./helpers.js";
 
@@ -14,10 +15,10 @@ const CONFIG = { p: "23", frac: "0.5", d_model: "32", n_heads: "4", d_head: "8",
 async function run(workers: number): Promise<{ log: string; weights: Float32Array }> {
   const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
   try {
-    const trainer = new Trainer(pool ? pool.engine : await newEngine(), resolveConfig(CONFIG), () => 0, pool);
+    const run = Run.assemble(pool ? pool.engine : await newEngine(), resolveConfig(CONFIG), { executor: pool });
     let log = "";
-    await runTraining(trainer, { onEval: (m) => (log += formatMetrics(m)) });
-    return { log, weights: trainer.model.engine.f32(trainer.model.params, trainer.model.layout.total).slice() };
+    await runTraining(new Trainer(run, () => 0), { onEval: (m) => (log += formatMetrics(m)) });
+    return { log, weights: run.model.buffer("params").read() };
   } finally {
     await pool?.close();
   }
@@ -34,12 +35,12 @@ test("training with 1, 2 or 3 workers gives byte-identical metrics and weights",
 
 test("threads claiming calls from one counter run each call exactly once", async () => {
   const engine = await newEngine();
-  const out = engine.allocF32(10);
-  const calls: KernelCall[] = Array.from({ length: 10 }, (_, i) => ["exp_rows", out + 4 * i, out + 4 * i, 1]);
+  const out = engine.alloc("f32", 10);
+  const calls: KernelCall[] = Array.from({ length: 10 }, (_, i) => ["exp_rows", out.at(i).ptr, out.at(i).ptr, 1]);
   const counter = new Int32Array(new SharedArrayBuffer(4));
   runClaimed(engine, calls, counter); // this thread claims all ...
   runClaimed(engine, calls, counter); // ... so a second claimer finds none left
-  assert.deepEqual([...engine.f32(out, 10)], Array(10).fill(1), "e^0 = 1 once; a second run would give e^1");
+  assert.deepEqual([...out.view()], Array(10).fill(1), "e^0 = 1 once; a second run would give e^1");
 });
 
 test("shards and ranges cover their range exactly once", () => {

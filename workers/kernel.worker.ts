@@ -6,8 +6,8 @@
 import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { parentPort } from "node:worker_threads";
-import { Engine } from "../src/core/engine.js";
-import { runClaimed, type KernelCall } from "../src/core/executor.js";
+import { Engine } from "../src/core/wasm/engine.js";
+import { runClaimed, type KernelCall } from "../src/core/model/executor.js";
 
 let attached: { engine: Engine; counter: Int32Array } | undefined;
 

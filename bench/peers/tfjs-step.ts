@@ -9,17 +9,18 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { DEFAULTS } from "../../src/core/config.js";
-import { buildDataset } from "../../src/core/data.js";
-import { resolveTask } from "../../src/core/tasks.js";
+import { buildDataset } from "../../src/core/data/data.js";
+import { resolveTask } from "../../src/core/data/tasks.js";
+import { Vocab } from "../../src/core/data/vocab.js";
 
 const [backend = "cpu", stepsArg = "5"] = process.argv.slice(2);
 const { p, d_model: dm, n_heads: H, d_head: dh, d_mlp: dmlp, lr, weight_decay: wd, beta1, beta2, eps } = DEFAULTS;
-const dv = p + 5, hd = H * dh;
+const dv = new Vocab(p).size, hd = H * dh;
 
 if (backend === "wasm") setWasmPaths(dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm")) + "/");
 await tf.setBackend(backend);
 
-const { train } = buildDataset(resolveTask("add"), p, DEFAULTS.frac, 0);
+const { train } = buildDataset(resolveTask("add"), new Vocab(p), DEFAULTS.frac, 0);
 const N = train.n;
 // The embedding lookup as a one-hot product: its gradient exists on every backend (the wasm
 // backend has no UnsortedSegmentSum, the gradient of gather).

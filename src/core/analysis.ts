@@ -1,17 +1,18 @@
-// What a trained model computes, in numbers (PAPER.md "Fourier analysis", after Nanda et
+// What a trained model computes, in numbers (docs/model.md, "Fourier lens", after Nanda et
 // al. 2023): spectra and FFD/FCR of W_E and W_L, the norms of the logits in the 2-D Fourier
 // basis over (a, b), key frequencies, restricted and excluded loss, MLP neuron clusters,
 // attention patterns and weight norms. Runs the model on all p^2 inputs (fast path).
 
 import type { RunConfig } from "./config.js";
-import { CONTEXT, buildDataset, type Split } from "./data.js";
-import { FastPath } from "./fast.js";
+import { CONTEXT, buildDataset, type Split } from "./data/data.js";
+import { FastPath } from "./model/fast.js";
 import { fourierBasis, type FourierBasis } from "./fourier/basis.js";
 import { DEFAULT_ETA, fcr, ffd, type FrequencyNorms } from "./fourier/measures.js";
 import { FourierProgress } from "./fourier/progress.js";
 import { Transform2d } from "./fourier/transform2d.js";
-import type { Model } from "./model.js";
-import { opToken, resolveTask } from "./tasks.js";
+import type { Model } from "./model/model.js";
+import { resolveTask } from "./data/tasks.js";
+import type { Vocab } from "./data/vocab.js";
 
 /** A frequency is key when its share of the logits' non-constant 2-D energy is at least this fraction of the largest. */
 export const KEY_ENERGY_FRACTION = 0.1;
@@ -58,9 +59,9 @@ export interface Analysis {
 const summary = ({ mu, nu }: FrequencyNorms): SpectrumSummary => ({ k: Array.from(mu, (_, i) => i + 1), mu: Array.from(mu), nu: Array.from(nu) });
 
 /** All p^2 inputs [a, op, b] in (a, b) order; labels of undefined pairs are -1. */
-function allInputs(cfg: RunConfig): Split {
+function allInputs(cfg: RunConfig, vocab: Vocab): Split {
   const task = resolveTask(cfg.task);
-  const p = cfg.p, n = p * p, op = opToken(task.op, p);
+  const p = cfg.p, n = p * p, op = vocab.inputToken(task);
   const tokens = new Int32Array(n * CONTEXT), labels = new Int32Array(n);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) {
     tokens.set([a, op, b], (a * p + b) * CONTEXT);
@@ -161,20 +162,28 @@ export function neuronClusters(G: Float32Array, basis: FourierBasis, m: number):
   return { dominant_frequency: dominant, fraction_explained: fraction, clusters };
 }
 
-export async function analyze(model: Model, cfg: RunConfig, eta = DEFAULT_ETA): Promise<Analysis> {
+/**
+ * The analysis of `model` (trained on `cfg`, with vocabulary `vocab`). Its buffers are laid
+ * out for the call and given back after.
+ */
+export function analyze(model: Model, cfg: RunConfig, vocab: Vocab, eta = DEFAULT_ETA): Promise<Analysis> {
+  return model.engine.scoped(() => analyzeModel(model, cfg, vocab, eta));
+}
+
+async function analyzeModel(model: Model, cfg: RunConfig, vocab: Vocab, eta: number): Promise<Analysis> {
   const { engine, dims } = model;
   const p = cfg.p, dv = dims.d_vocab, dmlp = dims.d_mlp, H = dims.n_heads;
   const progress = new FourierProgress(model, p, eta);
   const E = progress.embeddingNorms(), L = progress.neuronLogitNorms();
 
   // The model on every input.
-  const inputs = allInputs(cfg);
+  const inputs = allInputs(cfg, vocab);
   const path = new FastPath(model);
   const batch = path.newBatch(inputs, false);
   await path.forward(batch);
   const logits = model.logits(batch).slice();
-  const post = engine.f32(batch.ptrs.post!, inputs.n * dmlp).slice();
-  const attn = engine.f32(batch.ptrs.attn!, inputs.n * H * CONTEXT).slice();
+  const post = batch.field("post").read();
+  const attn = batch.field("attn").read();
 
   const basis = fourierBasis(engine, p);
   const t2d = new Transform2d(engine, basis);
@@ -182,7 +191,7 @@ export async function analyze(model: Model, cfg: RunConfig, eta = DEFAULT_ETA): 
   const { norms, energy } = logitSpectrum(F, basis, dv);
   const keys = keyFrequencies(energy);
 
-  const data = buildDataset(resolveTask(cfg.task), p, cfg.frac, cfg.seed);
+  const data = buildDataset(resolveTask(cfg.task), vocab, cfg.frac, cfg.seed);
   const rowsOf = (s: Split): number[] => Array.from({ length: s.n }, (_, i) => s.tokens[i * CONTEXT]! * p + s.tokens[i * CONTEXT + 2]!);
   const trainRows = rowsOf(data.train), testRows = rowsOf(data.test);
   const allRows = [...trainRows, ...testRows];

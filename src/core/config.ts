@@ -2,7 +2,7 @@
 // key. Keys are snake_case everywhere: here, in config.json, and on the command line
 // (--eval-every sets eval_every). The resolved config is saved beside every run.
 
-import { resolveTask } from "./tasks.js";
+import { resolveTask } from "./data/tasks.js";
 
 export interface RunConfig {
   // --- data ---

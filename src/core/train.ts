@@ -1,19 +1,12 @@
 // The training loop: full-batch AdamW on the train split, metrics at step 0 and every
 // eval_every steps, and the two events grokking is about: memorisation (train accuracy
-// first >= 0.99) and grokking (test accuracy first >= 0.99). No Node imports: the caller
-// gives the engine, a clock and callbacks (CLI, browser page, worker alike).
+// first >= 0.99) and grokking (test accuracy first >= 0.99). It receives an assembled run
+// (run.ts) and no Node imports: the caller gives a clock and callbacks (CLI, browser page,
+// worker alike).
 
-import { ConfigError, type RunConfig } from "./config.js";
-import { buildDataset, type Dataset } from "./data.js";
-import type { Engine } from "./engine.js";
-import type { Executor } from "./executor.js";
-import { initParams } from "./init.js";
-import { FastPath } from "./fast.js";
-import { FourierProgress, type ProgressMeasures } from "./fourier/progress.js";
-import { Model, type Batch, type Path } from "./model.js";
-import { ReferencePath } from "./reference.js";
-import type { Dims } from "./params.js";
-import { N_SPECIAL_TOKENS, resolveTask, type Task } from "./tasks.js";
+import type { RunConfig } from "./config.js";
+import type { ProgressMeasures } from "./fourier/progress.js";
+import type { Run } from "./run.js";
 
 export const MEMORIZED_ACC = 0.99;
 export const GROKKED_ACC = 0.99;
@@ -46,68 +39,46 @@ export interface Summary {
 
 export class TrainingError extends Error {}
 
-export function dimsOf(cfg: RunConfig): Dims {
-  return { d_vocab: cfg.p + N_SPECIAL_TOKENS, d_model: cfg.d_model, n_heads: cfg.n_heads, d_head: cfg.d_head, d_mlp: cfg.d_mlp };
-}
-
 export class Trainer {
-  readonly task: Task;
-  readonly data: Dataset;
-  readonly model: Model;
-  readonly path: Path;
-  readonly fourier: FourierProgress;
-  private readonly trainBatch: Batch;
-  private readonly testBatch: Batch;
+  readonly config: RunConfig;
   step = 0;
   memorizedStep: number | null = null;
   grokkedStep: number | null = null;
   private trainMs = 0;
   private readonly startMs: number;
 
-  /**
-   * `executor` runs the shards of each step (default: this thread); with a worker pool,
-   * `engine` must be the pool's shared-memory engine. Results do not depend on it.
-   */
-  constructor(engine: Engine, readonly config: RunConfig, private readonly clock: () => number = () => performance.now(), executor?: Executor) {
+  constructor(readonly run: Run, private readonly clock: () => number = () => performance.now()) {
+    this.config = run.config;
     this.startMs = clock();
-    this.task = resolveTask(config.task);
-    this.data = buildDataset(this.task, config.p, config.frac, config.seed);
-    if (this.data.train.n === 0 || this.data.test.n === 0) {
-      throw new ConfigError(`task '${config.task}' at p=${config.p} with --frac ${config.frac} leaves ${this.data.train.n} train and ${this.data.test.n} test pairs: both must be non-empty`);
-    }
-    this.model = new Model(engine, dimsOf(config));
-    initParams(this.model, config.seed);
-    this.path = config.path === "reference" ? new ReferencePath(this.model) : new FastPath(this.model, executor);
-    this.trainBatch = this.path.newBatch(this.data.train, true);
-    this.testBatch = this.path.newBatch(this.data.test, false);
-    this.fourier = new FourierProgress(this.model, config.p);
   }
 
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
   async trainStep(): Promise<number> {
     const t0 = this.clock();
-    this.model.zeroGrad();
-    const { loss } = await this.path.lossAndGrad(this.trainBatch);
+    const { model, path, train, frozen } = this.run;
+    model.zeroGrad();
+    const { loss } = await path.lossAndGrad(train);
     if (!Number.isFinite(loss)) {
       throw new TrainingError(`train loss became ${loss} at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
     }
     this.step++;
-    this.model.adamwStep(this.config, this.step);
+    model.adamwStep(this.config, this.step, frozen);
     this.trainMs += this.clock() - t0;
     return loss;
   }
 
   /** Train and test loss and accuracy at the current weights; records memorisation/grokking. */
   async evaluate(): Promise<Metrics> {
-    const train = await this.path.evaluate(this.trainBatch);
-    const test = await this.path.evaluate(this.testBatch);
+    const { path, data, fourier } = this.run;
+    const train = await path.evaluate(this.run.train);
+    const test = await path.evaluate(this.run.test);
     const m: Metrics = {
       step: this.step,
       train_loss: train.loss,
       test_loss: test.loss,
-      train_acc: train.correct / this.data.train.n,
-      test_acc: test.correct / this.data.test.n,
-      ...this.fourier.measure(),
+      train_acc: train.correct / data.train.n,
+      test_acc: test.correct / data.test.n,
+      ...fourier.measure(),
       wall_s: (this.clock() - this.startMs) / 1000,
     };
     if (!Number.isFinite(m.train_loss) || !Number.isFinite(m.test_loss)) {

@@ -4,11 +4,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { analyze, type Analysis } from "../core/analysis.js";
-import { loadCheckpoint } from "../core/checkpoint.js";
+import { loadCheckpoint } from "../core/io/checkpoint.js";
 import { resolveConfig, DEFAULTS, type RunConfig } from "../core/config.js";
-import { Model } from "../core/model.js";
+import { Model } from "../core/model/model.js";
 import type { Metrics, Summary } from "../core/train.js";
-import { dimsOf } from "../core/train.js";
+import { dimsOf, vocabOf } from "../core/run.js";
 import { renderReport } from "../report/report.js";
 import { OutputError, writeFileAtomic } from "./files.js";
 import { loadEngine } from "./wasm.js";
@@ -43,9 +43,10 @@ export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; fil
       throw new OutputError(`${join(dir, "metrics.jsonl")}: line ${i + 1} is not JSON`);
     }
   });
-  const model = new Model(await loadEngine(), dimsOf(config));
+  const vocab = vocabOf(config);
+  const model = new Model(await loadEngine(), dimsOf(config, vocab));
   loadCheckpoint(model, readFileSync(join(dir, "model.safetensors")), undefined, join(dir, "model.safetensors"));
-  const analysis = await analyze(model, config);
+  const analysis = await analyze(model, config, vocab);
   const html = await renderReport({ config: saved, metrics, summary, analysis });
   writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(analysis) + "\n");
   writeFileAtomic(join(dir, "report.html"), html);

@@ -4,11 +4,12 @@
 
 import { join } from "node:path";
 import { ConfigError, DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../core/config.js";
-import { encodeCheckpoint } from "../core/checkpoint.js";
-import { SafetensorsError } from "../core/safetensors.js";
-import { TaskError, TASKS } from "../core/tasks.js";
-import { MAX_WORKERS } from "../core/fast.js";
+import { encodeCheckpoint } from "../core/io/checkpoint.js";
+import { SafetensorsError } from "../core/io/safetensors.js";
+import { TaskError, TASKS } from "../core/data/tasks.js";
+import { MAX_WORKERS } from "../core/model/fast.js";
 import { formatMetrics, runTraining, Trainer, TrainingError, type Summary } from "../core/train.js";
+import { Run } from "../core/run.js";
 import { parseArgs, UsageError } from "./args.js";
 import { LineLog, OutputError, prepareRunDir, writeFileAtomic } from "./files.js";
 import { Progress } from "./progress.js";
@@ -95,9 +96,9 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
   // Everything that can reject the input runs before the run folder is touched.
   const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
   try {
-    const trainer = new Trainer(pool ? pool.engine : await loadEngine(), cfg, undefined, pool);
+    const run = Run.assemble(pool ? pool.engine : await loadEngine(), cfg, { executor: pool });
     prepareRunDir(out, flags.force === true);
-    return await trainInto(out, trainer, flags, workers);
+    return await trainInto(out, new Trainer(run), flags, workers);
   } finally {
     await pool?.close();
   }
@@ -105,14 +106,7 @@ async function train(flags: Record<string, string | boolean>): Promise<number> {
 
 async function trainInto(out: string, trainer: Trainer, flags: Record<string, string | boolean>, workers: number): Promise<number> {
   const cfg = trainer.config;
-  const resolved = {
-    ...cfg,
-    task_formula: trainer.task.formula,
-    op_token: trainer.task.op,
-    d_vocab: trainer.model.dims.d_vocab,
-    n_train: trainer.data.train.n,
-    n_test: trainer.data.test.n,
-  };
+  const resolved = trainer.run.record();
   writeFileAtomic(join(out, "config.json"), JSON.stringify(resolved, null, 2) + "\n");
   const metrics = new LineLog(join(out, "metrics.jsonl"));
   const progress = new Progress(cfg.steps, process.stderr, flags.quiet === true);
@@ -145,7 +139,7 @@ async function trainInto(out: string, trainer: Trainer, flags: Record<string, st
   process.off("SIGINT", onSignal);
   process.off("SIGTERM", onSignal);
 
-  writeFileAtomic(join(out, "model.safetensors"), encodeCheckpoint(trainer.model, resolved));
+  writeFileAtomic(join(out, "model.safetensors"), encodeCheckpoint(trainer.run.model, resolved));
   writeFileAtomic(join(out, "summary.json"), JSON.stringify({ ...summary, workers }, null, 2) + "\n");
   process.stdout.write(summaryLine(summary, out, workers) + "\n");
   if (flags.no_report !== true && summary.stopped !== "interrupted") {

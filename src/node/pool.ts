@@ -6,9 +6,9 @@ import { wrap, type Remote } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { Engine } from "../core/engine.js";
-import type { Executor, KernelCall } from "../core/executor.js";
-import { MAX_WORKERS } from "../core/fast.js";
+import { Engine } from "../core/wasm/engine.js";
+import type { Executor, KernelCall } from "../core/model/executor.js";
+import { MAX_WORKERS } from "../core/model/fast.js";
 import type { KernelWorker } from "../../workers/kernel.worker.js";
 import { readWasm } from "./wasm.js";
 

@@ -1,7 +1,7 @@
 // Node edge: reads the compiled core from build/ next to the package and instantiates it.
 
 import { readFileSync } from "node:fs";
-import { Engine } from "../core/engine.js";
+import { Engine } from "../core/wasm/engine.js";
 
 export type Build = "release" | "debug" | "shared";
 

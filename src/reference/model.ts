@@ -1,10 +1,10 @@
-// The model of PAPER.md in plain TypeScript, one example at a time, in float64: the test
+// The model of docs/model.md in plain TypeScript, one example at a time, in float64: the test
 // oracle for the WebAssembly model at any size, and the plain-JS baseline of the benchmark.
 // Deliberately the literal formulas (matrix-vector products per example), independent of
 // the batched layout of assembly/model.ts.
 
-import type { Split } from "../core/data.js";
-import type { Dims, ParamName } from "../core/params.js";
+import type { Split } from "../core/data/data.js";
+import type { Dims, ParamName } from "../core/model/params.js";
 
 /** The weights, looked up by name (a Model's `tensor`, a decoded checkpoint, ...). */
 export type RefWeights = (name: ParamName) => ArrayLike<number>;

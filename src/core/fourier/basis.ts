@@ -3,7 +3,7 @@
 // exactly p vectors). Row i of the [p, p] matrix is basis vector i over t = 0..p-1. The 2-D
 // basis over (a, b) is the outer product of two rows.
 
-import type { Engine } from "../engine.js";
+import type { Engine } from "../wasm/engine.js";
 
 export interface FourierBasis {
   readonly p: number;
@@ -19,9 +19,9 @@ export function fourierBasis(engine: Engine, p: number): FourierBasis {
   if (p % 2 === 0) throw new RangeError(`the Fourier basis here is for odd p, got ${p}`);
   const K = (p - 1) / 2;
   const kcount = K + 1;
-  const cos = engine.allocF32(kcount * p), sin = engine.allocF32(kcount * p);
-  engine.k.dft_twiddles(cos, sin, p, kcount);
-  const c = engine.f32(cos, kcount * p), s = engine.f32(sin, kcount * p);
+  const cos = engine.alloc("f32", kcount * p), sin = engine.alloc("f32", kcount * p);
+  engine.k.dft_twiddles(cos.ptr, sin.ptr, p, kcount);
+  const c = cos.view(), s = sin.view();
   const basis = new Float64Array(p * p);
   const frequency = new Int32Array(p);
   const labels = ["const"];

@@ -3,7 +3,8 @@
 // sin[k * m + j] for frequency k = 0..floor(n/2) of the j-th transformed vector.
 
 import FFT from "fft.js";
-import type { Engine } from "../engine.js";
+import type { Engine } from "../wasm/engine.js";
+import type { Region } from "../wasm/region.js";
 
 export interface Spectrum {
   readonly n: number;
@@ -20,49 +21,51 @@ export const frequencyCount = (n: number): number => Math.floor(n / 2) + 1;
 /** DFTs of length n on the WebAssembly core; the twiddle table is built once. */
 export class Dft {
   readonly kcount: number;
-  private readonly twCos: number;
-  private readonly twSin: number;
-  private out = { cos: 0, sin: 0, capacity: 0 };
-  private input = { ptr: 0, capacity: 0 };
+  private readonly twCos: Region<"f32">;
+  private readonly twSin: Region<"f32">;
+  private out: { cos: Region<"f32">; sin: Region<"f32"> } | undefined;
+  private input: Region<"f32"> | undefined;
 
   constructor(readonly engine: Engine, readonly n: number) {
     this.kcount = frequencyCount(n);
-    this.twCos = engine.allocF32(this.kcount * n);
-    this.twSin = engine.allocF32(this.kcount * n);
-    engine.k.dft_twiddles(this.twCos, this.twSin, n, this.kcount);
+    this.twCos = engine.alloc("f32", this.kcount * n);
+    this.twSin = engine.alloc("f32", this.kcount * n);
+    engine.k.dft_twiddles(this.twCos.ptr, this.twSin.ptr, n, this.kcount);
   }
 
-  /** DFT along each of `rows` rows of length n at `ptr` (row stride ldx), in WASM memory. */
-  ofRows(ptr: number, rows: number, ldx = this.n): Spectrum {
-    this.reserveOutput(rows);
-    this.engine.k.dft_rows(this.out.cos, this.out.sin, ptr, rows, this.n, ldx, this.twCos, this.twSin, this.kcount);
-    return this.result(rows);
+  /** DFT along each of `rows` rows of length n at the start of `x` (row stride ldx). */
+  ofRows(x: Region<"f32">, rows: number, ldx = this.n): Spectrum {
+    const out = this.reserveOutput(rows);
+    this.engine.k.dft_rows(out.cos.ptr, out.sin.ptr, x.ptr, rows, this.n, ldx, this.twCos.ptr, this.twSin.ptr, this.kcount);
+    return this.result(out, rows);
   }
 
-  /** DFT along each of `cols` columns of an [n, cols] matrix at `ptr` (row stride ldx). */
-  ofCols(ptr: number, cols: number, ldx = cols): Spectrum {
-    this.reserveOutput(cols);
-    this.engine.k.dft_cols(this.out.cos, this.out.sin, ptr, cols, this.n, ldx, this.twCos, this.twSin, this.kcount);
-    return this.result(cols);
+  /** DFT along each of `cols` columns of an [n, cols] matrix at the start of `x` (row stride ldx). */
+  ofCols(x: Region<"f32">, cols: number, ldx = cols): Spectrum {
+    const out = this.reserveOutput(cols);
+    this.engine.k.dft_cols(out.cos.ptr, out.sin.ptr, x.ptr, cols, this.n, ldx, this.twCos.ptr, this.twSin.ptr, this.kcount);
+    return this.result(out, cols);
   }
 
   /** DFT along each row of a JS array [rows, n]. */
   ofArray(x: ArrayLike<number>, rows: number): Spectrum {
     if (x.length !== rows * this.n) throw new RangeError(`expected ${rows} x ${this.n} values, got ${x.length}`);
-    if (this.input.capacity < x.length) this.input = { ptr: this.engine.allocF32(x.length), capacity: x.length };
-    this.engine.f32(this.input.ptr, x.length).set(x);
-    return this.ofRows(this.input.ptr, rows);
+    if (!this.input || this.input.length < x.length) this.input = this.engine.alloc("f32", x.length);
+    const input = this.input.at(0, x.length);
+    input.write(x);
+    return this.ofRows(input, rows);
   }
 
-  // Output buffers grow to the largest request and are reused (the engine never frees).
-  private reserveOutput(m: number): void {
+  // Output buffers grow to the largest request and are reused (they live as long as the run).
+  private reserveOutput(m: number): { cos: Region<"f32">; sin: Region<"f32"> } {
     const size = this.kcount * m;
-    if (this.out.capacity < size) this.out = { cos: this.engine.allocF32(size), sin: this.engine.allocF32(size), capacity: size };
+    if (!this.out || this.out.cos.length < size) this.out = { cos: this.engine.alloc("f32", size), sin: this.engine.alloc("f32", size) };
+    return this.out;
   }
 
-  private result(m: number): Spectrum {
+  private result(out: { cos: Region<"f32">; sin: Region<"f32"> }, m: number): Spectrum {
     const size = this.kcount * m;
-    return { n: this.n, kcount: this.kcount, m, cos: this.engine.f32(this.out.cos, size).slice(), sin: this.engine.f32(this.out.sin, size).slice() };
+    return { n: this.n, kcount: this.kcount, m, cos: out.cos.at(0, size).read(), sin: out.sin.at(0, size).read() };
   }
 }
 

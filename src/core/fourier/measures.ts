@@ -1,4 +1,4 @@
-// Fourier progress measures of PAPER.md, as pure functions of a spectrum.
+// Fourier progress measures (docs/model.md, "Fourier lens"), as pure functions of a spectrum.
 //
 // For a weight matrix whose vectors are indexed by the p number tokens, transformed along
 // that axis (Spectrum: coefficient of frequency k for each of m vectors):

@@ -30,7 +30,7 @@ export interface ParamEntry {
   readonly size: number;
   /** Offset in floats from the start of the buffer (a multiple of 16: 64-byte aligned). */
   readonly offset: number;
-  /** Standard deviation of the N(0, std^2) initialisation (PAPER.md "Model"). */
+  /** Standard deviation of the N(0, std^2) initialisation (docs/model.md, "Initialisation"). */
   readonly initStd: number;
 }
 

@@ -1,18 +1,9 @@
-// The operations of PAPER.md, by short name, plus any polynomial expression in a and b.
+// The operations the paper studies (docs/model.md, "Tasks"), by short name, plus any
+// polynomial expression in a and b.
 
 import { ExprError, evalExpr, parseExpr, type Expr } from "./expr.js";
 import { MersenneTwister } from "./rng.js";
-
-/** The operator token an input uses: elementary operations have their own, polynomials use '='. */
-export type OpSymbol = "=" | "+" | "-" | "*" | "/";
-
-/** Special tokens follow the p number tokens: '=' = p, '+' = p+1, '-' = p+2, '*' = p+3, '/' = p+4. */
-export const OP_SYMBOLS: readonly OpSymbol[] = ["=", "+", "-", "*", "/"];
-export const N_SPECIAL_TOKENS = OP_SYMBOLS.length;
-
-export function opToken(op: OpSymbol, p: number): number {
-  return p + OP_SYMBOLS.indexOf(op);
-}
+import type { OpSymbol } from "./vocab.js";
 
 export interface Task {
   /** Short name used on the command line and in run folders. */
@@ -20,7 +11,7 @@ export interface Task {
   /** Human formula, e.g. "a^2+b^2" (all mod p). */
   readonly formula: string;
   readonly op: OpSymbol;
-  /** Family in PAPER.md ("elementary", "linear", ...). */
+  /** Family of the paper ("elementary", "linear", ...). */
   readonly group: string;
   /** c = f(a, b) mod p, or undefined where the operation is not defined (division by 0). */
   label(a: number, b: number, p: number): number | undefined;
@@ -63,7 +54,7 @@ function powers(group: string, name: (n: number) => string, formula: (n: number)
   return tasks;
 }
 
-/** Every operation the paper studies (and division, which its code has), in PAPER.md order. */
+/** Every operation the paper studies (and division, which its code has), in the paper's order. */
 export const TASKS: readonly Task[] = [
   polynomial("add", "a+b", "elementary", "+"),
   polynomial("sub", "a-b", "elementary", "-"),

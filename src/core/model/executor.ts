@@ -4,7 +4,7 @@
 // over the same shared memory, so a worker slowed by a neighbour simply claims fewer.
 // Which worker runs what never changes a result.
 
-import type { Engine, Kernels } from "./engine.js";
+import type { Engine, Kernels } from "../wasm/engine.js";
 
 /** A kernel export and its (numeric) arguments. */
 export type KernelCall = readonly [name: keyof Kernels, ...args: number[]];

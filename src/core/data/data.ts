@@ -3,7 +3,8 @@
 // the first floor(frac * N) for training and the rest for testing.
 
 import { MersenneTwister } from "./rng.js";
-import { opToken, type Task } from "./tasks.js";
+import type { Task } from "./tasks.js";
+import type { Vocab } from "./vocab.js";
 
 export const CONTEXT = 3;
 
@@ -19,7 +20,8 @@ export interface Dataset {
   readonly test: Split;
 }
 
-export function buildDataset(task: Task, p: number, frac: number, seed: number): Dataset {
+export function buildDataset(task: Task, vocab: Vocab, frac: number, seed: number): Dataset {
+  const p = vocab.p;
   const pairs: [number, number, number][] = [];
   for (let a = 0; a < p; a++) {
     for (let b = 0; b < p; b++) {
@@ -29,7 +31,7 @@ export function buildDataset(task: Task, p: number, frac: number, seed: number):
   }
   new MersenneTwister(seed).shuffle(pairs);
   const nTrain = Math.floor(frac * pairs.length);
-  const op = opToken(task.op, p);
+  const op = vocab.inputToken(task);
   return { train: toSplit(pairs.slice(0, nTrain), op), test: toSplit(pairs.slice(nTrain), op) };
 }
 

@@ -11,8 +11,9 @@
 //   4. weight gradients: PARTS row ranges of the MLP side, then the attention side here.
 // No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
 
-import { CONTEXT, type Split } from "./data.js";
+import { CONTEXT, type Split } from "../data/data.js";
 import { call, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
+import type { Region } from "../wasm/region.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 
 /** Shards per batch: twice PARTS, so that when workers claim them the last ones are short. */
@@ -68,21 +69,21 @@ export function inTokenOrder(split: Split): Split {
 
 export class FastPath implements Path {
   /** The step's Tables pointer table (forward tables and table gradients). */
-  readonly tables: number;
-  private readonly ptrs: Record<string, number> = {};
+  readonly tables: Region<"u32">;
+  private readonly t: Record<(typeof TABLES)[number] | (typeof GRADS)[number], Region<"f32">>;
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
     const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
     const hd = h * dh;
-    const sizes: Record<string, number> = {
+    const sizes: Record<(typeof TABLES)[number], number> = {
       Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
       P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
       WLTp: engine.k.panels_size(dmlp, dv), WLp: engine.k.panels_size(dv, dmlp),
     };
-    for (const name of TABLES) this.ptrs[name] = engine.allocF32(sizes[name]!);
-    for (const name of GRADS) this.ptrs[name] = engine.allocF32(sizes[name.slice(1)]!);
-    this.tables = engine.table([...TABLES, ...GRADS].map((n) => this.ptrs[n]!), engine.k.fast_table_bytes(0));
+    const alloc = (name: string, size: number) => [name, engine.alloc("f32", size)] as const;
+    this.t = Object.fromEntries([...TABLES.map((n) => alloc(n, sizes[n])), ...GRADS.map((n) => alloc(n, sizes[n.slice(1) as (typeof TABLES)[number]]))]) as FastPath["t"];
+    this.tables = engine.struct("Tables", this.t);
   }
 
   newBatch(examples: Split, backward: boolean): Batch {
@@ -91,23 +92,27 @@ export class FastPath implements Path {
     const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = this.model.dims;
     const g = backward ? 1 : 0;
     const engine = this.model.engine;
-    const bytes = engine.k.fast_table_bytes(1);
-    // Field order = class FastBatch in assembly/fast.ts (after n, tokens, labels): the
-    // per-example fields with their floats per example, dlogits in panels (8 floats per
-    // example and panel), the whole-batch da_parts, then panel_rows = n.
-    const perRow: [string, number][] = [["attn", h * CONTEXT], ["pre", dmlp], ["post", dmlp], ["logits", dv], ["dlogits", g * dv], ["dpost", g * dmlp]];
-    const batch = this.model.layBatch(split, [
-      ...perRow.map(([name, w]) => [name, n * w] as const),
-      ["dlogits_panels", g * engine.k.panels_size(n, dv)],
-      ["da_parts", g * PARTS * n * h * CONTEXT],
-    ], bytes, [n]);
+    // The per-example fields and their floats per example; dlogits in panels (8 floats per
+    // example and panel), and the whole batch's da_parts.
+    const widths = { attn: h * CONTEXT, pre: dmlp, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
+    const sizes = {
+      ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
+      dlogits_panels: g * engine.k.panels_size(n, dv),
+      da_parts: g * PARTS * n * h * CONTEXT,
+    };
+    const whole = this.model.layBatch(split, sizes, (tokens, labels, fields) => engine.struct("FastBatch", { n, tokens, labels, ...fields, panel_rows: n }));
     // Each shard's table points at its rows of every per-example buffer.
     const shards: Shard[] = ranges(n, Math.min(MAX_SHARDS, n)).map(([lo, hi]) => {
-      const at = (name: string, width: number): number => (batch.ptrs[name] ? batch.ptrs[name]! + 4 * lo * width : 0);
-      const table = engine.table([hi - lo, at("tokens", CONTEXT), at("labels", 1), ...perRow.map(([name, w]) => at(name, w)), at("dlogits_panels", 8), 0, n], bytes);
-      return { n: hi - lo, table, result: engine.alloc(16) };
+      const rows = (r: Region | null, width: number): Region | null => r && r.at(lo * width);
+      const f = whole.fields as Record<keyof typeof sizes, Region<"f32"> | null>;
+      const table = engine.struct("FastBatch", {
+        n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
+        attn: rows(f.attn, widths.attn), pre: rows(f.pre, dmlp), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogits_panels: rows(f.dlogits_panels, 8), da_parts: null, panel_rows: n,
+      });
+      return { n: hi - lo, table, result: engine.alloc("f64", 2) };
     });
-    return new Batch(split, batch.table, batch.ptrs, shards);
+    return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards);
   }
 
   /** Tables, then the forward pass of every shard (no loss). */
@@ -116,13 +121,12 @@ export class FastPath implements Path {
   }
 
   async evaluate(batch: Batch): Promise<LossAndAccuracy> {
-    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", s => [s.result])]]);
+    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", (s) => [s.result.ptr])]]);
     return this.sumResults(batch);
   }
 
   async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
-    if (!batch.ptrs.dlogits) throw new Error("this batch was laid out without gradients");
-    await this.run(this.step(batch));
+    await this.run(this.step(batch)); // step() rejects a batch laid out without gradients
     return this.sumResults(batch);
   }
 
@@ -136,31 +140,31 @@ export class FastPath implements Path {
 
   /** The phases of a training step, in order. */
   private step(batch: Batch): Phase[] {
-    const { dimsTable, paramsTable, gradsTable } = this.model;
+    const [dims, params, grads, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.model.gradsTable.ptr, this.tables.ptr];
     return [
       ...this.tablesForward(),
-      ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.n, s.result])],
+      ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.n, s.result.ptr])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
-      ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dimsTable, paramsTable, gradsTable, this.tables, i, PARTS])],
+      ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS])],
       ["tables backward: attention side", "here", [
-        ["score_grads", dimsTable, this.tables, batch.table, PARTS],
-        ["tables_backward_heads", dimsTable, paramsTable, gradsTable, this.tables],
+        ["score_grads", dims, tables, batch.table.ptr, PARTS],
+        ["tables_backward_heads", dims, params, grads, tables],
       ]],
     ];
   }
 
   /** The phases that build the tables from the current weights. */
   private tablesForward(): Phase[] {
-    const { dimsTable, paramsTable } = this.model;
+    const [dims, params, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.tables.ptr];
     return [
-      ["tables forward: attention side", "here", [["tables_forward_heads", dimsTable, paramsTable, this.tables]]],
-      ["tables forward: P, U", "workers", parts((i) => ["tables_forward_rows", dimsTable, paramsTable, this.tables, i, PARTS])],
+      ["tables forward: attention side", "here", [["tables_forward_heads", dims, params, tables]]],
+      ["tables forward: P, U", "workers", parts((i) => ["tables_forward_rows", dims, params, tables, i, PARTS])],
     ];
   }
 
   // One call per shard: kernel(dims, tables, shard table, ...more(shard)).
   private shardCalls(batch: Batch, kernel: KernelCall[0], more: (s: Shard) => number[] = () => []): KernelCall[] {
-    return batch.shards.map((s) => [kernel, this.model.dimsTable, this.tables, s.table, ...more(s)]);
+    return batch.shards.map((s) => [kernel, this.model.dimsTable.ptr, this.tables.ptr, s.table.ptr, ...more(s)]);
   }
 
   // The column ranges of dP and dU (the first U_PARTS of them the longest), then the row
@@ -168,10 +172,10 @@ export class FastPath implements Path {
   private tableGradCalls(batch: Batch): KernelCall[] {
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
-    const { post, dlogits_panels } = batch.ptrs;
+    const post = batch.field("post"), panels = batch.field("dlogits_panels");
     return [
-      ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable, this.tables, batch.table, i, lo, hi, ...(u[i] ?? [0, 0])]),
-      ...p.map(([lo, hi]): KernelCall => ["gemm_tn_panels", hi - lo, dv, batch.n, post! + 4 * lo, dmlp, dlogits_panels!, this.ptrs.dWLT! + 4 * lo * dv, dv, 0]),
+      ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, i, lo, hi, ...(u[i] ?? [0, 0])]),
+      ...p.map(([lo, hi]): KernelCall => ["gemm_tn_panels", hi - lo, dv, batch.n, post.at(lo).ptr, dmlp, panels.ptr, this.t.dWLT.at(lo * dv).ptr, dv, 0]),
     ];
   }
 
@@ -185,11 +189,10 @@ export class FastPath implements Path {
 
   // Loss sums (f64) and correct counts of the shards, added in shard order.
   private sumResults(batch: Batch): LossAndAccuracy {
-    const buffer = this.model.engine.memory.buffer;
     let loss = 0, correct = 0;
     for (const s of batch.shards) {
-      loss += new Float64Array(buffer, s.result, 1)[0]!;
-      correct += new Int32Array(buffer, s.result + 8, 1)[0]!;
+      loss += s.result.view()[0]!;
+      correct += s.result.as("i32").view()[2]!;
     }
     return { loss: loss / batch.n, correct };
   }

@@ -1,7 +1,7 @@
 // Model weights <-> safetensors bytes, under the PyTorch names and shapes, with the run's
 // config in __metadata__ (loadable with Python's safetensors.torch.load_file).
 
-import type { Model } from "./model.js";
+import type { Model } from "../model/model.js";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "./safetensors.js";
 
 export const CHECKPOINT_FORMAT = "grokwasm-1";

@@ -1,12 +1,16 @@
 // The thin typed binding to the WebAssembly core: instantiates the module over a memory the
-// host owns, hands out buffers in it (a bump allocator: everything is laid out once per run,
-// nothing is freed), and exposes the kernels with their pointer signatures.
+// host owns, lays out buffers in it as typed regions, writes the pointer tables the kernels
+// read, and exposes the kernels with their pointer signatures. Allocation is an arena: a run
+// marks where its buffers begin and releases them all when it ends, so a process that runs
+// many runs (a sweep worker, a long-lived page) reuses the same memory.
 // Portable: it takes the module's bytes (or a compiled module) from the caller, so Node
-// reads them from a file and a browser fetches them.
+// reads them from a file, a browser fetches them and workerd imports the module.
 
 import { instantiate } from "@assemblyscript/loader";
+import { readLayouts, tableWords, type StructLayout, type StructName, type StructValues } from "./layout.js";
+import { bytesPer, Region, type DType } from "./region.js";
 
-/** The exports of assembly/index.ts. Pointers are byte offsets into the shared memory. */
+/** The exports of assembly/index.ts. Pointers are byte offsets into the memory. */
 export interface Kernels {
   gemm_nn(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   gemm_nt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
@@ -26,21 +30,19 @@ export interface Kernels {
   fill_normal(out: number, bits: number, n: number, std: number): void;
   model_forward(dims: number, weights: number, batch: number): void;
   model_backward(dims: number, weights: number, grads: number, batch: number): void;
-  table_bytes(which: number): number;
   tables_forward_heads(dims: number, weights: number, tables: number): void;
   tables_forward_rows(dims: number, weights: number, tables: number, part: number, parts: number): void;
   tables_backward_rows(dims: number, weights: number, grads: number, tables: number, part: number, parts: number): void;
   tables_backward_heads(dims: number, weights: number, grads: number, tables: number): void;
   batch_forward(dims: number, tables: number, batch: number): void;
-  fast_table_bytes(which: number): number;
   shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
   shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
   table_grad_columns(dims: number, tables: number, batch: number, part: number, p0: number, p1: number, u0: number, u1: number): void;
   score_grads(dims: number, tables: number, batch: number, parts: number): void;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
-  simd_peak(iterations: number, buffer: number): number;
   dft_cols(outCos: number, outSin: number, x: number, cols: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
+  simd_peak(iterations: number, buffer: number): number;
 }
 
 const PAGE = 65536;
@@ -54,8 +56,10 @@ const SLACK = 64;
 
 export class Engine {
   private top = HEAP_START;
+  /** Arena marks, innermost last: release() gives back everything above the innermost. */
+  private readonly marks: number[] = [];
 
-  private constructor(readonly memory: WebAssembly.Memory, readonly k: Kernels) {}
+  private constructor(readonly memory: WebAssembly.Memory, readonly k: Kernels, private readonly layouts: Record<StructName, StructLayout>) {}
 
   /**
    * Instantiates the core from its .wasm bytes or compiled module, over a new memory, or
@@ -64,7 +68,7 @@ export class Engine {
    */
   static async create(wasm: BufferSource | WebAssembly.Module, memory: WebAssembly.Memory = new WebAssembly.Memory({ initial: 2 })): Promise<Engine> {
     const { exports } = await instantiate<Record<string, unknown>>(wasm, { env: { memory } });
-    return new Engine(memory, exports as unknown as Kernels);
+    return new Engine(memory, exports as unknown as Kernels, readLayouts(exports));
   }
 
   /** A memory that workers can share (for the core's `shared` build). */
@@ -72,49 +76,65 @@ export class Engine {
     return new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES, shared: true });
   }
 
-  /** Reserves `bytes` bytes (64-byte aligned, zero-filled) and returns the pointer. */
-  alloc(bytes: number): number {
+  /** A zero-filled region of `length` elements, 64-byte aligned. */
+  alloc<D extends DType>(dtype: D, length: number): Region<D> {
+    if (!Number.isInteger(length) || length < 0) throw new RangeError(`cannot allocate ${length} ${dtype}`);
     const ptr = Math.ceil(this.top / ALIGN) * ALIGN;
+    const bytes = length * bytesPer(dtype);
     const end = ptr + bytes + SLACK;
     const have = this.memory.buffer.byteLength;
     if (end > have) {
-      const pages = Math.ceil((end - have) / PAGE);
       try {
-        this.memory.grow(pages);
+        this.memory.grow(Math.ceil((end - have) / PAGE));
       } catch {
-        throw new RangeError(`out of WebAssembly memory: need ${(end / 2 ** 20).toFixed(0)} MiB (a smaller p or frac needs less)`);
+        throw new RangeError(`out of WebAssembly memory: need ${(end / 2 ** 20).toFixed(0)} MiB (a smaller p, frac or model needs less)`);
       }
     }
+    // Memory given back by release() is dirty, and every region starts zeroed.
+    new Uint8Array(this.memory.buffer, ptr, bytes + SLACK).fill(0);
     this.top = end;
-    return ptr;
+    return new Region(this.memory, ptr, length, dtype);
   }
 
-  allocF32(n: number): number {
-    return this.alloc(n * 4);
+  /** Writes one of the core's pointer tables (field values by name) and returns it. */
+  struct<S extends StructName>(name: S, values: StructValues<S>): Region<"u32"> {
+    const words = tableWords(name, this.layouts[name], values);
+    const table = this.alloc("u32", words.length);
+    table.write(words, name);
+    return table;
   }
 
-  // Views are made on each call: growing the memory detaches earlier ones.
-  f32(ptr: number, n: number): Float32Array {
-    return new Float32Array(this.memory.buffer, ptr, n);
+  /** The byte offset of each field of one table, as the module reports it. */
+  layout(name: StructName): StructLayout {
+    return this.layouts[name];
   }
 
-  i32(ptr: number, n: number): Int32Array {
-    return new Int32Array(this.memory.buffer, ptr, n);
+  /** Bytes laid out so far (the arena's top). */
+  get used(): number {
+    return this.top;
   }
 
-  u32(ptr: number, n: number): Uint32Array {
-    return new Uint32Array(this.memory.buffer, ptr, n);
+  /** Marks the arena: release(mark) gives back everything allocated after this. */
+  mark(): number {
+    this.marks.push(this.top);
+    return this.marks.length - 1;
   }
 
-  /**
-   * Writes a table of 32-bit fields (one of the @unmanaged classes of assembly/) and checks
-   * its size against what the module reports for that class.
-   */
-  table(fields: readonly number[], expectedBytes: number): number {
-    const bytes = fields.length * 4;
-    if (bytes !== expectedBytes) throw new Error(`the WebAssembly core expects a ${expectedBytes}-byte table, the host wrote ${bytes}: rebuild with \`npm run build\``);
-    const ptr = this.alloc(bytes);
-    this.u32(ptr, fields.length).set(fields);
-    return ptr;
+  /** Gives back everything allocated since `mark`, which must be the innermost mark still held. */
+  release(mark: number): void {
+    if (mark !== this.marks.length - 1) {
+      throw new Error(`memory released out of order (mark ${mark}, innermost ${this.marks.length - 1}): release the later run first`);
+    }
+    this.top = this.marks.pop()!;
+  }
+
+  /** Runs `fn`, then gives back whatever it allocated (its result must not live in WebAssembly memory). */
+  async scoped<T>(fn: () => Promise<T>): Promise<T> {
+    const mark = this.mark();
+    try {
+      return await fn();
+    } finally {
+      this.release(mark);
+    }
   }
 }

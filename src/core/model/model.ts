@@ -1,0 +1,176 @@
+// The model as the host sees it: the parameter, gradient and AdamW moment buffers in WASM
+// memory (one flat region each, laid out by params.ts) and the pointer tables the core
+// reads. How a loss and its gradients are computed is a Path's business (reference.ts:
+// the literal model; fast.ts: the same mathematics through per-token tables).
+
+import { CONTEXT, type Split } from "../data/data.js";
+import type { Engine } from "../wasm/engine.js";
+import type { Region } from "../wasm/region.js";
+import { entryOf, paramLayout, type Dims, type ParamLayout, type ParamName } from "./params.js";
+
+/** AdamW hyper-parameters (PyTorch's names). */
+export interface AdamWConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weight_decay: number;
+}
+
+export interface LossAndAccuracy {
+  loss: number;
+  correct: number;
+}
+
+/** One shard of a batch: its own pointer table over a slice of the batch's rows. */
+export interface Shard {
+  readonly n: number;
+  readonly table: Region<"u32">;
+  /** The shard's results: loss sum (f64), then correct count (i32). */
+  readonly result: Region<"f64">;
+}
+
+/**
+ * A batch laid out in WASM memory: its tokens and labels, a buffer per named field (null:
+ * absent), and the pointer table the core reads. `examples` are its examples in the order
+ * of its rows (a path may reorder a split).
+ */
+export class Batch {
+  constructor(
+    readonly examples: Split,
+    readonly tokens: Region<"i32">,
+    readonly labels: Region<"i32">,
+    readonly fields: Readonly<Record<string, Region<"f32"> | null>>,
+    readonly table: Region<"u32">,
+    readonly shards: readonly Shard[] = [],
+  ) {}
+
+  get n(): number {
+    return this.examples.n;
+  }
+
+  /** The buffer of a field; an error if this batch was laid out without it. */
+  field(name: string): Region<"f32"> {
+    const r = this.fields[name];
+    if (!r) throw new Error(`this batch was laid out without '${name}'${name.startsWith("d") ? " (no gradients)" : ""}`);
+    return r;
+  }
+}
+
+/**
+ * One way of computing logits, loss and gradients for a Model. Asynchronous because the
+ * work may run on other threads; the results never depend on where it ran.
+ */
+export interface Path {
+  readonly model: Model;
+  /** Lays out a batch over `split`; with `backward`, also what its gradients need. */
+  newBatch(split: Split, backward: boolean): Batch;
+  /** Forward pass, loss and number of correct predictions (no gradients). */
+  evaluate(batch: Batch): Promise<LossAndAccuracy>;
+  /** Forward and backward: gradients of the mean loss are ADDED to the model's gradient buffer. */
+  lossAndGrad(batch: Batch): Promise<LossAndAccuracy>;
+}
+
+/** The four buffers of the parameter layout: weights, their gradients and AdamW's two moments. */
+export type BufferName = "params" | "grads" | "m" | "v";
+
+export class Model {
+  readonly layout: ParamLayout;
+  private readonly buffers: Record<BufferName, Region<"f32">>;
+  /** Pointer tables of assembly/model.ts: Dims, and Weights over params and over grads. */
+  readonly dimsTable: Region<"u32">;
+  readonly paramsTable: Region<"u32">;
+  readonly gradsTable: Region<"u32">;
+
+  constructor(readonly engine: Engine, readonly dims: Dims) {
+    this.layout = paramLayout(dims);
+    const total = this.layout.total;
+    this.buffers = { params: engine.alloc("f32", total), grads: engine.alloc("f32", total), m: engine.alloc("f32", total), v: engine.alloc("f32", total) };
+    const { d_vocab, d_model, n_heads, d_head, d_mlp } = dims;
+    this.dimsTable = engine.struct("Dims", { d_vocab, d_model, n_heads, d_head, d_mlp });
+    this.paramsTable = engine.struct("Weights", this.weightsIn("params"));
+    this.gradsTable = engine.struct("Weights", this.weightsIn("grads"));
+  }
+
+  // The Weights table over one buffer: field W_E is tensor embed.W_E, and so on.
+  private weightsIn(which: BufferName) {
+    const at = (name: ParamName): Region<"f32"> => this.buffer(which, name);
+    return {
+      W_E: at("embed.W_E"), W_K: at("blocks.0.attn.W_K"), W_Q: at("blocks.0.attn.W_Q"), W_V: at("blocks.0.attn.W_V"),
+      W_O: at("blocks.0.attn.W_O"), W_in: at("blocks.0.mlp.W_in"), W_out: at("blocks.0.mlp.W_out"), W_U: at("unembed.W_U"),
+    };
+  }
+
+  /** A whole buffer, or one tensor's region in it. */
+  buffer(which: BufferName, name?: ParamName | string): Region<"f32"> {
+    const all = this.buffers[which];
+    if (name === undefined) return all;
+    const e = entryOf(this.layout, name);
+    return all.at(e.offset, e.size);
+  }
+
+  /** The live parameter tensor `name` (a view into WASM memory). */
+  tensor(name: ParamName | string, which: BufferName = "params"): Float32Array {
+    return this.buffer(which, name).view();
+  }
+
+  gradient(name: ParamName | string): Float32Array {
+    return this.tensor(name, "grads");
+  }
+
+  setTensor(name: ParamName | string, data: ArrayLike<number>): void {
+    this.buffer("params", name).write(data, name);
+  }
+
+  /**
+   * Lays out a split: its tokens and labels, and a zeroed f32 buffer per named field
+   * (`sizes` in floats; 0 = absent). The path then writes the batch's pointer table.
+   */
+  layBatch<K extends string>(split: Split, sizes: Record<K, number>, table: (tokens: Region<"i32">, labels: Region<"i32">, fields: Record<K, Region<"f32"> | null>) => Region<"u32">): Batch {
+    const tokens = this.engine.alloc("i32", split.n * CONTEXT);
+    const labels = this.engine.alloc("i32", split.n);
+    tokens.write(split.tokens, "tokens");
+    labels.write(split.labels, "labels");
+    const fields = Object.fromEntries(Object.entries<number>(sizes).map(([name, size]) => [name, size > 0 ? this.engine.alloc("f32", size) : null])) as Record<K, Region<"f32"> | null>;
+    return new Batch(split, tokens, labels, fields, table(tokens, labels, fields));
+  }
+
+  /** Mean loss (float64) and correct count from the batch's logits; with `withGrad`, writes its dlogits. */
+  lossOf(batch: Batch, withGrad: boolean): LossAndAccuracy {
+    const { k } = this.engine;
+    const dv = this.dims.d_vocab;
+    const logits = batch.field("logits").ptr, labels = batch.labels.ptr;
+    const loss = k.cross_entropy(logits, labels, batch.n, dv, withGrad ? batch.field("dlogits").ptr : 0, batch.n) / batch.n;
+    return { loss, correct: k.count_correct(logits, labels, batch.n, dv) };
+  }
+
+  /** The logits of a batch after a forward pass, [n, d_vocab]. */
+  logits(batch: Batch): Float32Array {
+    return batch.field("logits").view();
+  }
+
+  zeroGrad(): void {
+    this.buffers.grads.fill(0);
+  }
+
+  /** One AdamW update (step t >= 1) of every parameter not in `frozen` (no update, no decay). */
+  adamwStep(opt: AdamWConfig, t: number, frozen: ReadonlySet<ParamName> = new Set()): void {
+    for (const e of this.layout.entries) {
+      if (frozen.has(e.name)) continue;
+      const [w, g, m, v] = (["params", "grads", "m", "v"] as const).map((b) => this.buffer(b, e.name).ptr) as [number, number, number, number];
+      this.engine.k.adamw_step(w, g, m, v, e.size, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
+    }
+  }
+
+  /** L2 norm of one parameter tensor (f64 accumulation). */
+  tensorNorm(name: ParamName | string): number {
+    const r = this.buffer("params", name);
+    return Math.sqrt(this.engine.k.sum_squares(r.ptr, r.length));
+  }
+
+  /** L2 norm of all parameters together (f64 accumulation). */
+  weightNorm(): number {
+    const r = this.buffers.params;
+    return Math.sqrt(this.engine.k.sum_squares(r.ptr, r.length));
+  }
+}

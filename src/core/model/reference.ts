@@ -1,0 +1,42 @@
+// The reference path: the literal model (docs/model.md) over a batch (assembly/model.ts),
+// every activation of the last position kept. The oracle the fast path is tested against.
+
+import { CONTEXT, type Split } from "../data/data.js";
+import type { Batch, LossAndAccuracy, Model, Path } from "./model.js";
+
+export class ReferencePath implements Path {
+  constructor(readonly model: Model) {}
+
+  newBatch(split: Split, backward: boolean): Batch {
+    const { n } = split;
+    const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = this.model.dims;
+    const hd = h * dh;
+    const g = backward ? 1 : 0;
+    const sizes = {
+      x: n * CONTEXT * dm, q: n * hd, k: n * CONTEXT * hd, v: n * CONTEXT * hd, attn: n * h * CONTEXT, z: n * hd,
+      resid_mid: n * dm, pre: n * dmlp, post: n * dmlp, resid_post: n * dm, logits: n * dv,
+      dlogits: g * n * dv, dresid_post: g * n * dm, dpost: g * n * dmlp, dresid_mid: g * n * dm,
+      dz: g * n * hd, dq: g * n * hd, dk: g * n * CONTEXT * hd, dv: g * n * CONTEXT * hd, dx: g * n * CONTEXT * dm,
+    };
+    return this.model.layBatch(split, sizes, (tokens, labels, fields) =>
+      this.model.engine.struct("Batch", { n, tokens, labels, ...fields }));
+  }
+
+  forward(batch: Batch): void {
+    const m = this.model;
+    m.engine.k.model_forward(m.dimsTable.ptr, m.paramsTable.ptr, batch.table.ptr);
+  }
+
+  async evaluate(batch: Batch): Promise<LossAndAccuracy> {
+    this.forward(batch);
+    return this.model.lossOf(batch, false);
+  }
+
+  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
+    const m = this.model;
+    this.forward(batch);
+    const result = m.lossOf(batch, true);
+    m.engine.k.model_backward(m.dimsTable.ptr, m.paramsTable.ptr, m.gradsTable.ptr, batch.table.ptr);
+    return result;
+  }
+}
