@@ -1,0 +1,6 @@
+// `grokwasm/node`: what a Node host adds to the portable core (`grokwasm`): the compiled
+// core read from the package, a pool of worker threads over shared memory, run folders.
+
+export { loadEngine, readWasm, wasmPath, type Build } from "./wasm.js";
+export { WorkerPool, defaultWorkers } from "./pool.js";
+export { analyzeRun, analysisLine } from "./analyze.js";
