@@ -47,10 +47,12 @@ test("grok train groks (a+b) mod 23 and writes config, metrics, model, summary, 
     assert.ok(lines.at(-1).ffd_E < lines[0].ffd_E, "the embedding concentrates on a few frequencies");
     const analysis = JSON.parse(readFileSync(join(out, "analysis.json"), "utf8"));
     for (const key of ["ffd_E", "fcr_E", "ffd_L", "fcr_L"]) assert.ok(analysis[key] > 0 && analysis[key] <= 1, key);
-    assert.ok(analysis.key_frequencies.length >= 1 && analysis.key_frequencies.length <= 6);
-    assert.ok(analysis.restricted_loss < 0.1, "the key frequencies alone carry the grokked model");
-    assert.equal(analysis.excluded_loss.length, 11);
-    assert.equal(analysis.neurons.dominant_frequency.length, 256);
+    const [add] = analysis.tasks;
+    assert.equal(analysis.tasks.length, 1);
+    assert.ok(add.key_frequencies.length >= 1 && add.key_frequencies.length <= 6);
+    assert.ok(add.restricted_loss < 0.1, "the key frequencies alone carry the grokked model");
+    assert.equal(add.excluded_loss.length, 11);
+    assert.equal(add.neurons.dominant_frequency.length, 256);
     const html = readFileSync(join(out, "report.html"), "utf8");
     assert.equal((html.match(/<svg/g) ?? []).length, 14, "14 charts");
     assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, "self-contained: no script, no network");
@@ -58,7 +60,7 @@ test("grok train groks (a+b) mod 23 and writes config, metrics, model, summary, 
     // grok analyze re-creates the same analysis from the run folder.
     const again = grok("analyze", out);
     assert.equal(again.status, 0, again.stderr);
-    assert.deepEqual(JSON.parse(readFileSync(join(out, "analysis.json"), "utf8")).key_frequencies, analysis.key_frequencies);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, "analysis.json"), "utf8")).tasks[0].key_frequencies, add.key_frequencies);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -76,6 +78,10 @@ test("bad input: one line naming the value, exit code 2, nothing written", () =>
       [["--frac", "1.5"], /--frac must be in \(0, 1\), got 1.5/],
       [["--steps", "0"], /--steps must be an integer >= 1, got 0/],
       [["--stepz", "10"], /unknown option --stepz/],
+      [["--task", "add,a+b"], /task list 'add,a\+b' names add twice \('add' and 'a\+b'\)/],
+      [["--task", "a^2+b^2,b^2+a^2"], /tasks 'a\^2\+b\^2' and 'b\^2\+a\^2' compute the same function mod 97/],
+      [["--task", "add,,mul"], /task list 'add,,mul' has an empty member/],
+      [["--task", "add,nonsense"], /unknown task 'nonsense'/],
     ];
     for (const [args, message] of cases) {
       const r = grok("train", ...args, "--out", out);
@@ -115,4 +121,36 @@ test("grok tasks lists the registry; grok --help shows usage", () => {
   assert.match(tasks.stdout, /^add\s+a\+b\s+op '\+'\s+elementary$/m);
   assert.match(tasks.stdout, /^a3\+ab2\+b\s+a\^3\+ab\^2\+b/m);
   assert.match(grok("--help").stdout, /Usage:/);
+});
+
+test("grok train on a mixture writes per-task metrics, events and analysis", () => {
+  const dir = mkdtempSync(join(tmpdir(), "grok-cli-"));
+  try {
+    const r = grok("train", "--task", "add,sub,a^2+b^2,(a+b)^2", "--p", "11", "--frac", "0.5", "--d-model", "16", "--n-heads", "2", "--d-head", "8", "--d-mlp", "32",
+      "--steps", "40", "--eval-every", "20", "--out", dir, "--force");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^add,sub,a\^2\+b\^2,\(a\+b\)\^2 p=11 r=0.5 seed=0: .*(co-grokked|did not co-grok) .*\(add \S+, sub \S+, a2\+b2 \S+, sum2 \S+\)/m);
+    const config = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
+    assert.equal(config.d_vocab, 11 + 5 + 2, "two polynomials: a task token each");
+    assert.deepEqual(config.tasks.map((t: { token: number }) => t.token), [12, 13, 16, 17]);
+    assert.deepEqual(config.vocab.tasks, { "a2+b2": 16, sum2: 17 });
+    const line = JSON.parse(readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").at(-1)!);
+    const tasks = ["add", "sub", "a2+b2", "sum2"];
+    assert.deepEqual(Object.keys(line), ["step", "train_loss", "test_loss", "train_acc", "test_acc",
+      ...tasks.flatMap((t) => [`train_loss/${t}`, `test_loss/${t}`, `train_acc/${t}`, `test_acc/${t}`]),
+      "ffd_E", "fcr_E", "ffd_L", "fcr_L", "weight_norm", "wall_s"]);
+    const sum = tasks.reduce((s, t) => s + line[`train_loss/${t}`], 0);
+    assert.ok(Math.abs(line.train_loss - sum) < 1e-12, "train_loss is the sum over tasks");
+    const mean = tasks.reduce((s, t) => s + line[`test_acc/${t}`], 0) / tasks.length;
+    assert.ok(Math.abs(line.test_acc - mean) < 1e-12, "test_acc is the mean over tasks");
+    const summary = JSON.parse(readFileSync(join(dir, "summary.json"), "utf8"));
+    assert.deepEqual(Object.keys(summary.tasks), tasks);
+    assert.ok("co_grokked_step" in summary && summary.co_grokked_step === summary.grokked_step);
+    const analysis = JSON.parse(readFileSync(join(dir, "analysis.json"), "utf8"));
+    assert.deepEqual(analysis.tasks.map((t: { task: string }) => t.task), tasks);
+    const html = readFileSync(join(dir, "report.html"), "utf8");
+    for (const t of tasks) assert.ok(html.includes(`Excluded loss, ${t}`) && html.includes(`Logits in the 2-D Fourier basis, ${t}`), t);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,15 +1,18 @@
 // The whole model against PyTorch: logits, loss, every gradient, 1 and 10 AdamW steps and
-// the 10 losses, on the tiny and full fixtures (test/fixtures/README.md gives the tolerances).
+// the 10 losses, on the tiny and full fixtures and on the add+sub+mul mixture, whose loss is
+// the sum of each task's mean loss (test/fixtures/README.md gives the tolerances).
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PARAM_NAMES } from "../src/core/model/params.js";
 import { loadCheckpoint } from "../src/core/io/checkpoint.js";
-import { Model, type Batch } from "../src/core/model/model.js";
+import { Model, totalLoss, type Batch } from "../src/core/model/model.js";
 import { ReferencePath } from "../src/core/model/reference.js";
-import { assertAllClose, assertCloseToMax, maxError, fixtureBytes, fixtureConfig, fixtureF32, fixtureF64, fixtureModel, fixtureSplit, newEngine, PATHS, type FixtureName } from "./helpers.js";
+import { assertAllClose, assertCloseToMax, maxError, fixtureBytes, fixtureConfig, fixtureF32, fixtureF64, fixtureModel, fixtureSplit, MIXTURE_TASKS, newEngine, PATHS, type FixtureConfig, type FixtureName } from "./helpers.js";
 
-const FIXTURES: FixtureName[] = ["tiny", "full"];
+const FIXTURES: FixtureName[] = ["tiny", "full", "mixture"];
+/** The fixtures of one task, with logits, step-1 weights and a safetensors copy (the mixture has none of these). */
+const hasLogits = (name: FixtureName): boolean => name !== "mixture";
 
 // The README's tolerance for weights after t AdamW steps: an update is ~lr*g/(|g|+eps), so
 // entries whose gradient is a cancellation near eps move by up to ~1e-5 on float32 rounding
@@ -42,17 +45,30 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
   const cfg = fixtureConfig(name);
   const adamw = { lr: cfg.hyperparameters.lr, beta1: cfg.hyperparameters.betas[0], beta2: cfg.hyperparameters.betas[1], eps: cfg.hyperparameters.eps, weight_decay: cfg.hyperparameters.weight_decay };
 
-  test(`${pathName} path, ${name}: logits and float64 loss match PyTorch`, async () => {
+  if (hasLogits(name)) test(`${pathName} path, ${name}: logits and float64 loss match PyTorch`, async () => {
     const model = await fixtureModel(name);
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), false);
-    const { loss } = await path.evaluate(batch);
+    const loss = totalLoss(await path.evaluate(batch));
     const rows = cfg.logits_rows * cfg.d_vocab;
     const logits = model.logits(batch).subarray(0, rows);
     assertCloseToMax("logits vs f32", logits, fixtureF32(name, "train_logits.bin"), 1e-5);
     assertCloseToMax("logits vs f64", logits, fixtureF64(name, "train_logits_f64.bin"), 1e-5);
     console.log(`  loss ${loss} vs ${cfg.loss} (diff ${Math.abs(loss - cfg.loss).toExponential(2)})`);
     assert.ok(Math.abs(loss - cfg.loss) <= 1e-5 * cfg.loss);
+  });
+
+  if (name === "mixture") test(`${pathName} path, mixture: each task's float64 loss and their sum match PyTorch`, async () => {
+    const want = fixtureConfig("mixture") as FixtureConfig & { per_task_loss: Record<string, number> };
+    const model = await fixtureModel(name);
+    const path = makePath(model);
+    const results = await path.evaluate(path.newBatch(fixtureSplit(name, "train"), false));
+    MIXTURE_TASKS.forEach(([file, task], i) => {
+      console.log(`  ${task} loss ${results[i]!.loss} vs ${want.per_task_loss[file]}`);
+      assert.ok(Math.abs(results[i]!.loss - want.per_task_loss[file]!) <= 1e-5 * want.per_task_loss[file]!, task);
+    });
+    console.log(`  summed loss ${totalLoss(results)} vs ${cfg.loss}`);
+    assert.ok(Math.abs(totalLoss(results) - cfg.loss) <= 1e-5 * cfg.loss);
   });
 
   test(`${pathName} path, ${name}: every gradient matches PyTorch's float64 gradient`, async () => {
@@ -66,7 +82,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     }
   });
 
-  test(`${pathName} path, ${name}: 10 AdamW steps match PyTorch (weights after 1 and 10, the 11 losses)`, async () => {
+  test(`${pathName} path, ${name}: 10 AdamW steps match PyTorch (weights after ${hasLogits(name) ? "1 and " : ""}10, the 11 losses)`, async () => {
     const model = await fixtureModel(name);
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), true);
@@ -78,7 +94,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     let kink: { step: number; a: number; b: number } | null = null;
     for (let t = 1; t <= 10; t++) {
       model.zeroGrad();
-      losses.push((await path.lossAndGrad(batch)).loss);
+      losses.push(totalLoss(await path.lossAndGrad(batch)));
       if (twin && reference && refBatch) {
         twin.zeroGrad();
         await reference.lossAndGrad(refBatch);
@@ -86,7 +102,7 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
         kink ??= ((found) => found && { step: t, ...found })(reluDisagreement(model, batch, twin, refBatch));
       }
       model.adamwStep(adamw, t);
-      if (t === 1) assertStepWeights(model, name, t, 3e-5);
+      if (t === 1 && hasLogits(name)) assertStepWeights(model, name, t, 3e-5);
     }
     // A pre-activation within float32 rounding of 0 (the ReLU kink) may land on the other side
     // than in PyTorch; AdamW carries that O(1) change of one neuron's gradient into every later
@@ -95,11 +111,11 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
     // the teacher-forced test below can compare it.
     if (kink) console.log(`  step 10 weights not compared: at step ${kink.step} a pre-activation is ${kink.a.toExponential(1)} here, ${kink.b.toExponential(1)} along the reference path`);
     else assertStepWeights(model, name, 10, 3e-5);
-    losses.push((await path.evaluate(batch)).loss);
+    losses.push(totalLoss(await path.evaluate(batch)));
     assertAllClose("losses_adamw", losses, fixtureF64(name, "losses_adamw.bin"), 1e-6);
   });
 
-  test(`${pathName} path, ${name}: weights.safetensors loads and reproduces the logits`, async () => {
+  if (hasLogits(name)) test(`${pathName} path, ${name}: weights.safetensors loads and reproduces the logits`, async () => {
     const model = new Model(await newEngine(), cfg);
     const metadata = loadCheckpoint(model, fixtureBytes(name, "weights.safetensors"));
     assert.equal(JSON.parse(metadata.config!).p, cfg.p);

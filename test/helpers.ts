@@ -14,7 +14,10 @@ import { readWasm, type Build } from "../src/node/wasm.js";
 // dist/test/helpers.js -> <package>/test/fixtures
 const FIXTURES = new URL("../../test/fixtures/", import.meta.url);
 
-export type FixtureName = "tiny" | "full";
+export type FixtureName = "tiny" | "full" | "mixture";
+
+/** The mixture fixture's tasks: its file names, and ours. */
+export const MIXTURE_TASKS = [["add", "add"], ["subtract", "sub"], ["multiply", "mul"]] as const;
 
 export interface FixtureConfig {
   p: number;
@@ -46,9 +49,18 @@ export function fixtureConfig(name: FixtureName): FixtureConfig {
   return JSON.parse(new TextDecoder().decode(fixtureBytes(name, "config.json"))) as FixtureConfig;
 }
 
+/** A fixture's train or test split; the mixture's is its tasks' files in turn (task-major segments). */
 export function fixtureSplit(name: FixtureName, which: "train" | "test"): Split {
-  const labels = fixtureI32(name, `${which}_labels.bin`);
-  return { n: labels.length, tokens: fixtureI32(name, `${which}_tokens.bin`), labels };
+  const files = name === "mixture" ? MIXTURE_TASKS.map(([file, task]) => [`_${file}`, task] as const) : [["", "add"] as const];
+  const parts = files.map(([suffix, task]) => ({ task, tokens: fixtureI32(name, `${which}_tokens${suffix}.bin`), labels: fixtureI32(name, `${which}_labels${suffix}.bin`) }));
+  let start = 0;
+  const segments = parts.map(({ task, labels }) => ({ task, start: (start += labels.length) - labels.length, n: labels.length }));
+  const concat = (arrays: Int32Array[]): Int32Array => {
+    const out = new Int32Array(arrays.reduce((s, a) => s + a.length, 0));
+    arrays.reduce((at, a) => (out.set(a, at), at + a.length), 0);
+    return out;
+  };
+  return { n: start, tokens: concat(parts.map((x) => x.tokens)), labels: concat(parts.map((x) => x.labels)), segments };
 }
 
 /** A fresh engine (with its own memory) on build/<build>.wasm. */

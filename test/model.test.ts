@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { buildDataset } from "../src/core/data/data.js";
 import { Vocab } from "../src/core/data/vocab.js";
 import { initParams } from "../src/core/model/init.js";
-import { Model } from "../src/core/model/model.js";
+import { Model, totalLoss } from "../src/core/model/model.js";
 import { resolveTask } from "../src/core/data/tasks.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
 import { assertCloseToMax, newEngine, PATHS } from "./helpers.js";
@@ -21,7 +21,7 @@ test(`${pathName} path: gradients of a model with odd sizes match finite differe
   // Larger weights than the init, so every path (attention included) carries gradient.
   for (const e of model.layout.entries) model.tensor(e.name).forEach((v, i, a) => (a[i] = v * 3));
   const path = makePath(model);
-  const batch = path.newBatch(buildDataset(resolveTask("a2+ab+b2"), new Vocab(p), 0.6, 1).train, true);
+  const batch = path.newBatch(buildDataset([resolveTask("a2+ab+b2")], new Vocab(p), 0.6, 1).train, true);
   model.zeroGrad();
   await path.lossAndGrad(batch);
   const h = 1e-3;
@@ -33,9 +33,9 @@ test(`${pathName} path: gradients of a model with odd sizes match finite differe
     for (let i = 0; i < g.length; i++) {
       const w0 = w[i]!;
       w[i] = w0 + h;
-      const up = (await path.evaluate(batch)).loss;
+      const up = totalLoss(await path.evaluate(batch));
       w[i] = w0 - h;
-      const down = (await path.evaluate(batch)).loss;
+      const down = totalLoss(await path.evaluate(batch));
       w[i] = w0;
       worst = Math.max(worst, Math.abs((up - down) / (2 * h) - g[i]!));
     }
@@ -50,7 +50,7 @@ test(`${pathName} path: embedding columns of unused tokens get exactly zero grad
   const model = new Model(await newEngine(), { d_vocab: new Vocab(p).size, d_model: 16, n_heads: 2, d_head: 8, d_mlp: 32 });
   initParams(model, 0);
   const path = makePath(model);
-  const batch = path.newBatch(buildDataset(resolveTask("add"), new Vocab(p), 0.5, 0).train, true);
+  const batch = path.newBatch(buildDataset([resolveTask("add")], new Vocab(p), 0.5, 0).train, true);
   model.zeroGrad();
   await path.lossAndGrad(batch);
   const g = model.gradient("embed.W_E");
@@ -65,11 +65,11 @@ test(`${pathName} path: logits, loss and every gradient match the plain-TS float
   const dims = { d_vocab: new Vocab(p).size, d_model: 11, n_heads: 3, d_head: 7, d_mlp: 19 };
   const model = new Model(await newEngine(), dims);
   initParams(model, 9);
-  const split = buildDataset(resolveTask("a3+ab"), new Vocab(p), 0.8, 2).train;
+  const split = buildDataset([resolveTask("a3+ab")], new Vocab(p), 0.8, 2).train;
   const path = makePath(model);
   const batch = path.newBatch(split, true);
   model.zeroGrad();
-  const { loss } = await path.lossAndGrad(batch);
+  const loss = totalLoss(await path.lossAndGrad(batch));
   // (in the batch's own order of examples, so the logits compare row by row)
   const ref = referenceLossAndGrad((name) => model.tensor(name), dims, batch.examples);
   assert.ok(Math.abs(loss - ref.loss) < 1e-6, `loss ${loss} vs ${ref.loss}`);

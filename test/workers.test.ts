@@ -12,10 +12,10 @@ import { newEngine } from "./helpers.js";
 
 const CONFIG = { p: "23", frac: "0.5", d_model: "32", n_heads: "4", d_head: "8", d_mlp: "64", steps: "30", eval_every: "10" };
 
-async function run(workers: number): Promise<{ log: string; weights: Float32Array }> {
+async function run(workers: number, config: Record<string, string> = CONFIG): Promise<{ log: string; weights: Float32Array }> {
   const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
   try {
-    const run = Run.assemble(pool ? pool.engine : await newEngine(), resolveConfig(CONFIG), { executor: pool });
+    const run = Run.assemble(pool ? pool.engine : await newEngine(), resolveConfig(config), { executor: pool });
     let log = "";
     await runTraining(new Trainer(run, () => 0), { onEval: (m) => (log += formatMetrics(m)) });
     return { log, weights: run.model.buffer("params").read() };
@@ -24,14 +24,16 @@ async function run(workers: number): Promise<{ log: string; weights: Float32Arra
   }
 }
 
-test("training with 1, 2 or 3 workers gives byte-identical metrics and weights", async () => {
-  const one = await run(1);
-  for (const workers of [2, 3]) {
-    const many = await run(workers);
-    assert.equal(many.log, one.log, `${workers} workers: metrics differ`);
-    assert.deepEqual(new Uint8Array(many.weights.buffer), new Uint8Array(one.weights.buffer), `${workers} workers: weights differ`);
-  }
-});
+for (const [what, config] of [["one task", CONFIG], ["a mixture of add, sub, mul and two polynomials", { ...CONFIG, task: "add,sub,mul,a^2+b^2,(a+b)^2" }]] as const) {
+  test(`training ${what} with 1, 2 or 3 workers gives byte-identical metrics and weights`, async () => {
+    const one = await run(1, config);
+    for (const workers of [2, 3]) {
+      const many = await run(workers, config);
+      assert.equal(many.log, one.log, `${workers} workers: metrics differ`);
+      assert.deepEqual(new Uint8Array(many.weights.buffer), new Uint8Array(one.weights.buffer), `${workers} workers: weights differ`);
+    }
+  });
+}
 
 test("threads claiming calls from one counter run each call exactly once", async () => {
   const engine = await newEngine();

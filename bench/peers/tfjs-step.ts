@@ -20,7 +20,7 @@ const dv = new Vocab(p).size, hd = H * dh;
 if (backend === "wasm") setWasmPaths(dirname(createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm")) + "/");
 await tf.setBackend(backend);
 
-const { train } = buildDataset(resolveTask("add"), new Vocab(p), DEFAULTS.frac, 0);
+const { train } = buildDataset([resolveTask("add")], new Vocab(p), DEFAULTS.frac, 0);
 const N = train.n;
 // The embedding lookup as a one-hot product: its gradient exists on every backend (the wasm
 // backend has no UnsortedSegmentSum, the gradient of gather).

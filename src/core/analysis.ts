@@ -4,14 +4,14 @@
 // attention patterns and weight norms. Runs the model on all p^2 inputs (fast path).
 
 import type { RunConfig } from "./config.js";
-import { CONTEXT, buildDataset, type Split } from "./data/data.js";
+import { CONTEXT, buildDataset, type Dataset, type Split } from "./data/data.js";
 import { FastPath } from "./model/fast.js";
 import { fourierBasis, type FourierBasis } from "./fourier/basis.js";
 import { DEFAULT_ETA, fcr, ffd, type FrequencyNorms } from "./fourier/measures.js";
 import { FourierProgress } from "./fourier/progress.js";
 import { Transform2d } from "./fourier/transform2d.js";
 import type { Model } from "./model/model.js";
-import { resolveTask } from "./data/tasks.js";
+import { resolveTasks, type Task } from "./data/tasks.js";
 import type { Vocab } from "./data/vocab.js";
 
 /** A frequency is key when its share of the logits' non-constant 2-D energy is at least this fraction of the largest. */
@@ -24,16 +24,10 @@ export interface SpectrumSummary {
   nu: number[];
 }
 
-export interface Analysis {
+/** What the model computes on one task: its logits and activations over all p^2 inputs. */
+export interface TaskAnalysis {
   task: string;
-  p: number;
-  eta: number;
-  ffd_E: number;
-  fcr_E: number;
-  ffd_L: number;
-  fcr_L: number;
-  spectrum_E: SpectrumSummary;
-  spectrum_L: SpectrumSummary;
+  formula: string;
   /** Basis labels ("const", "cos 1", ...) and the norm over output classes of each 2-D coefficient: [p][p], first index over a, second over b. */
   logit_fourier: { labels: string[]; norms: number[][] };
   /** Non-constant energy of the logits per frequency k = 1..K (sum of squared 2-D coefficients involving k). */
@@ -52,22 +46,35 @@ export interface Analysis {
   };
   /** Attention of the last position: mean weight on [a, op, b] per head, and per head the weight on a for each (a, b) ([p][p]). */
   attention: { mean: number[][]; on_a: number[][][] };
+}
+
+/** The model's weights in the Fourier basis, and each task's analysis (one, or a mixture's members in order). */
+export interface Analysis {
+  task: string;
+  p: number;
+  eta: number;
+  ffd_E: number;
+  fcr_E: number;
+  ffd_L: number;
+  fcr_L: number;
+  spectrum_E: SpectrumSummary;
+  spectrum_L: SpectrumSummary;
   weight_norms: Record<string, number>;
   weight_norm: number;
+  tasks: TaskAnalysis[];
 }
 
 const summary = ({ mu, nu }: FrequencyNorms): SpectrumSummary => ({ k: Array.from(mu, (_, i) => i + 1), mu: Array.from(mu), nu: Array.from(nu) });
 
-/** All p^2 inputs [a, op, b] in (a, b) order; labels of undefined pairs are -1. */
-function allInputs(cfg: RunConfig, vocab: Vocab): Split {
-  const task = resolveTask(cfg.task);
-  const p = cfg.p, n = p * p, op = vocab.inputToken(task);
+/** All p^2 inputs [a, token, b] of one task in (a, b) order; labels of undefined pairs are -1. */
+function allInputs(task: Task, vocab: Vocab): Split {
+  const p = vocab.p, n = p * p, op = vocab.inputToken(task);
   const tokens = new Int32Array(n * CONTEXT), labels = new Int32Array(n);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) {
     tokens.set([a, op, b], (a * p + b) * CONTEXT);
     labels[a * p + b] = task.label(a, b, p) ?? -1;
   }
-  return { n, tokens, labels };
+  return { n, tokens, labels, segments: [{ task: task.name, start: 0, n }] };
 }
 
 /** Mean cross-entropy (float64) over the rows listed, from logits [rows, dv]. */
@@ -137,7 +144,7 @@ export function excludedLoss(t2d: Transform2d, F: Float32Array, m: number, label
  * whose terms (const x k, k x const, k x k) explain most of its variance (all but the
  * const-const term), and that fraction; then the neurons grouped by frequency.
  */
-export function neuronClusters(G: Float32Array, basis: FourierBasis, m: number): Analysis["neurons"] {
+export function neuronClusters(G: Float32Array, basis: FourierBasis, m: number): TaskAnalysis["neurons"] {
   const p = basis.p, K = (p - 1) / 2;
   const dominant: number[] = [], fraction: number[] = [];
   for (let n = 0; n < m; n++) {
@@ -171,28 +178,47 @@ export function analyze(model: Model, cfg: RunConfig, vocab: Vocab, eta = DEFAUL
 }
 
 async function analyzeModel(model: Model, cfg: RunConfig, vocab: Vocab, eta: number): Promise<Analysis> {
-  const { engine, dims } = model;
-  const p = cfg.p, dv = dims.d_vocab, dmlp = dims.d_mlp, H = dims.n_heads;
-  const progress = new FourierProgress(model, p, eta);
+  const { engine } = model;
+  const progress = new FourierProgress(model, cfg.p, eta);
   const E = progress.embeddingNorms(), L = progress.neuronLogitNorms();
-
-  // The model on every input.
-  const inputs = allInputs(cfg, vocab);
+  const basis = fourierBasis(engine, cfg.p);
+  const t2d = new Transform2d(engine, basis);
   const path = new FastPath(model);
+  const tasks = resolveTasks(cfg.task);
+  const data = buildDataset(tasks, vocab, cfg.frac, cfg.seed);
+  const perTask: TaskAnalysis[] = [];
+  // One task at a time, each laying out its batch over all p^2 inputs and giving it back.
+  for (const [i, task] of tasks.entries()) perTask.push(await engine.scoped(() => analyzeTask(path, t2d, task, vocab, data, i)));
+  return {
+    task: cfg.task, p: cfg.p, eta,
+    ffd_E: ffd(E, eta), fcr_E: fcr(E), ffd_L: ffd(L, eta), fcr_L: fcr(L),
+    spectrum_E: summary(E), spectrum_L: summary(L),
+    weight_norms: Object.fromEntries(model.layout.entries.map((e) => [e.name, model.tensorNorm(e.name)])),
+    weight_norm: model.weightNorm(),
+    tasks: perTask,
+  };
+}
+
+// Task number `index` of the run: the model on all its inputs, in the 2-D Fourier basis.
+async function analyzeTask(path: FastPath, t2d: Transform2d, task: Task, vocab: Vocab, data: Dataset, index: number): Promise<TaskAnalysis> {
+  const { model } = path;
+  const p = vocab.p, dv = model.dims.d_vocab, dmlp = model.dims.d_mlp, H = model.dims.n_heads;
+  const inputs = allInputs(task, vocab);
   const batch = path.newBatch(inputs, false);
   await path.forward(batch);
   const logits = model.logits(batch).slice();
   const post = batch.field("post").read();
   const attn = batch.field("attn").read();
 
-  const basis = fourierBasis(engine, p);
-  const t2d = new Transform2d(engine, basis);
   const F = t2d.forward(logits, dv);
-  const { norms, energy } = logitSpectrum(F, basis, dv);
+  const { norms, energy } = logitSpectrum(F, t2d.basis, dv);
   const keys = keyFrequencies(energy);
 
-  const data = buildDataset(resolveTask(cfg.task), vocab, cfg.frac, cfg.seed);
-  const rowsOf = (s: Split): number[] => Array.from({ length: s.n }, (_, i) => s.tokens[i * CONTEXT]! * p + s.tokens[i * CONTEXT + 2]!);
+  // The rows of this task's train and test pairs among all inputs.
+  const rowsOf = (s: Split): number[] => {
+    const { start, n } = s.segments[index]!;
+    return Array.from({ length: n }, (_, i) => s.tokens[(start + i) * CONTEXT]! * p + s.tokens[(start + i) * CONTEXT + 2]!);
+  };
   const trainRows = rowsOf(data.train), testRows = rowsOf(data.test);
   const allRows = [...trainRows, ...testRows];
 
@@ -204,18 +230,14 @@ async function analyzeModel(model: Model, cfg: RunConfig, vocab: Vocab, eta: num
   const onA = Array.from({ length: H }, (_, h) => Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => attn[((a * p + b) * H + h) * CONTEXT]!)));
 
   return {
-    task: cfg.task, p, eta,
-    ffd_E: ffd(E, eta), fcr_E: fcr(E), ffd_L: ffd(L, eta), fcr_L: fcr(L),
-    spectrum_E: summary(E), spectrum_L: summary(L),
-    logit_fourier: { labels: basis.labels, norms },
+    task: task.name, formula: task.formula,
+    logit_fourier: { labels: t2d.basis.labels, norms },
     frequency_energy: energy,
     key_frequencies: keys,
     loss: { train: meanLoss(logits, dv, inputs.labels, trainRows), test: meanLoss(logits, dv, inputs.labels, testRows), all: meanLoss(logits, dv, inputs.labels, allRows) },
     restricted_loss: restrictedLoss(t2d, F, dv, keys, inputs.labels, allRows),
     excluded_loss: excludedLoss(t2d, F, dv, inputs.labels, trainRows),
-    neurons: neuronClusters(t2d.forward(post, dmlp), basis, dmlp),
+    neurons: neuronClusters(t2d.forward(post, dmlp), t2d.basis, dmlp),
     attention: { mean, on_a: onA },
-    weight_norms: Object.fromEntries(model.layout.entries.map((e) => [e.name, model.tensorNorm(e.name)])),
-    weight_norm: model.weightNorm(),
   };
 }

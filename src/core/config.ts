@@ -2,11 +2,11 @@
 // key. Keys are snake_case everywhere: here, in config.json, and on the command line
 // (--eval-every sets eval_every). The resolved config is saved beside every run.
 
-import { resolveTask } from "./data/tasks.js";
+import { checkDistinct, resolveTasks } from "./data/tasks.js";
 
 export interface RunConfig {
   // --- data ---
-  task: string;          // a task name (`grok tasks`) or an expression in a and b
+  task: string;          // a task name (`grok tasks`) or an expression in a and b; a mixture: several, comma-separated
   p: number;             // prime modulus
   frac: number;          // fraction r of all pairs used for training
   seed: number;          // seeds the split and the initialisation
@@ -126,5 +126,6 @@ export function validateConfig(cfg: RunConfig): void {
   }
   if (!(cfg.eps > 0)) throw new ConfigError(`--eps must be > 0, got ${cfg.eps}`);
   if (!PATHS.includes(cfg.path)) throw new ConfigError(`--path must be one of ${PATHS.join(", ")}, got '${cfg.path}'`);
-  resolveTask(cfg.task);
+  const tasks = resolveTasks(cfg.task);
+  if (tasks.length > 1) checkDistinct(tasks, cfg.p);
 }

@@ -7,7 +7,7 @@
 
 import { ConfigError, type RunConfig } from "./config.js";
 import { buildDataset, type Dataset } from "./data/data.js";
-import { resolveTask, type Task } from "./data/tasks.js";
+import { resolveTasks, type Task } from "./data/tasks.js";
 import { Vocab, type VocabRecord } from "./data/vocab.js";
 import { FourierProgress } from "./fourier/progress.js";
 import { loadCheckpoint } from "./io/checkpoint.js";
@@ -38,8 +38,10 @@ export interface RunOptions {
 
 /** The resolved config as a run folder records it (config.json, checkpoint metadata). */
 export interface RunRecord extends RunConfig {
+  /** The formula and the middle token of each task (comma-separated for a mixture). */
   task_formula: string;
   op_token: string;
+  tasks: { name: string; formula: string; token: number }[];
   d_vocab: number;
   vocab: VocabRecord;
   n_train: number;
@@ -48,7 +50,7 @@ export interface RunRecord extends RunConfig {
 
 /** The vocabulary of a config's task(s). */
 export function vocabOf(config: RunConfig): Vocab {
-  return Vocab.forTasks(config.p, [resolveTask(config.task)]);
+  return Vocab.forTasks(config.p, resolveTasks(config.task));
 }
 
 export function dimsOf(config: RunConfig, vocab: Vocab = vocabOf(config)): Dims {
@@ -60,7 +62,8 @@ export class Run {
 
   private constructor(
     readonly config: RunConfig,
-    readonly task: Task,
+    /** One task, or the members of a mixture in order (the segments of every split). */
+    readonly tasks: readonly Task[],
     readonly vocab: Vocab,
     readonly data: Dataset,
     readonly model: Model,
@@ -74,9 +77,9 @@ export class Run {
 
   /** Builds a run from a validated config (a ConfigError when its data would be empty). */
   static assemble(engine: Engine, config: RunConfig, options: RunOptions = {}): Run {
-    const task = resolveTask(config.task);
-    const vocab = vocabOf(config);
-    const data = buildDataset(task, vocab, config.frac, config.seed);
+    const tasks = resolveTasks(config.task);
+    const vocab = Vocab.forTasks(config.p, tasks);
+    const data = buildDataset(tasks, vocab, config.frac, config.seed);
     if (data.train.n === 0 || data.test.n === 0) {
       throw new ConfigError(`task '${config.task}' at p=${config.p} with --frac ${config.frac} leaves ${data.train.n} train and ${data.test.n} test pairs: both must be non-empty`);
     }
@@ -87,19 +90,21 @@ export class Run {
       if (options.weights) loadCheckpoint(model, options.weights.bytes, options.weights.names, options.weights.source);
       const path = config.path === "reference" ? new ReferencePath(model) : new FastPath(model, options.executor);
       const train = path.newBatch(data.train, true), test = path.newBatch(data.test, false);
-      return new Run(config, task, vocab, data, model, path, new Set(options.frozen), train, test, new FourierProgress(model, config.p), mark);
+      return new Run(config, tasks, vocab, data, model, path, new Set(options.frozen), train, test, new FourierProgress(model, config.p), mark);
     } catch (e) {
       engine.release(mark);
       throw e;
     }
   }
 
-  /** The config with what it resolved to: task formula, tokens, data sizes. */
+  /** The config with what it resolved to: task formulas, tokens, data sizes. */
   record(): RunRecord {
+    const tasks = this.tasks.map((t) => ({ name: t.name, formula: t.formula, token: this.vocab.inputToken(t) }));
     return {
       ...this.config,
-      task_formula: this.task.formula,
-      op_token: this.vocab.label(this.vocab.inputToken(this.task)),
+      task_formula: tasks.map((t) => t.formula).join(","),
+      op_token: tasks.map((t) => this.vocab.label(t.token)).join(","),
+      tasks,
       d_vocab: this.vocab.size,
       vocab: this.vocab.toRecord(),
       n_train: this.data.train.n,

@@ -5,6 +5,8 @@
 // worker alike).
 
 import type { RunConfig } from "./config.js";
+import type { Split } from "./data/data.js";
+import { totalLoss, type LossAndAccuracy } from "./model/model.js";
 import type { ProgressMeasures } from "./fourier/progress.js";
 import type { Run } from "./run.js";
 
@@ -13,7 +15,12 @@ export const GROKKED_ACC = 0.99;
 /** With until_grokked, training goes on for this fraction of the grokking step (at least one eval). */
 export const AFTER_GROKKING = 0.1;
 
-/** One line of metrics.jsonl: losses and accuracies, then the Fourier progress measures. */
+/**
+ * One line of metrics.jsonl: losses and accuracies, then the Fourier progress measures.
+ * `train_loss`/`test_loss` are the sum over tasks of each task's mean loss (the training
+ * objective), `train_acc`/`test_acc` the accuracy over all examples (the mean over tasks:
+ * every task has the same pairs). A mixture adds each task's own under `<key>/<task>`.
+ */
 export interface Metrics extends ProgressMeasures {
   step: number;
   train_loss: number;
@@ -21,15 +28,23 @@ export interface Metrics extends ProgressMeasures {
   train_acc: number;
   test_acc: number;
   wall_s: number;
+  [perTask: `${"train" | "test"}_${"loss" | "acc"}/${string}`]: number;
 }
 
-export interface Summary {
+/** When a task first reached 0.99 train accuracy (memorised) and 0.99 test accuracy (grokked). */
+export interface Events {
+  memorized_step: number | null;
+  grokked_step: number | null;
+}
+
+export interface Summary extends Events {
   task: string;
   p: number;
   frac: number;
   seed: number;
-  memorized_step: number | null;
-  grokked_step: number | null;
+  /** A mixture: each task's events; co_grokked_step is grokked_step (every task at >= 0.99 test accuracy). */
+  tasks?: Record<string, Events>;
+  co_grokked_step?: number | null;
   steps: number;
   stopped: "steps" | "grokked" | "interrupted";
   wall_s: number;
@@ -39,17 +54,31 @@ export interface Summary {
 
 export class TrainingError extends Error {}
 
+/** The step by which all of `steps` had happened, or null while one has not. */
+const latest = (steps: readonly (number | null)[]): number | null => (steps.some((s) => s === null) ? null : Math.max(...(steps as number[])));
+
 export class Trainer {
   readonly config: RunConfig;
   step = 0;
-  memorizedStep: number | null = null;
-  grokkedStep: number | null = null;
+  /** Each task's events, in task order. */
+  readonly events: Events[];
   private trainMs = 0;
   private readonly startMs: number;
 
   constructor(readonly run: Run, private readonly clock: () => number = () => performance.now()) {
     this.config = run.config;
     this.startMs = clock();
+    this.events = run.tasks.map(() => ({ memorized_step: null, grokked_step: null }));
+  }
+
+  /** The first evaluation at which every task had memorised its train set. */
+  get memorizedStep(): number | null {
+    return latest(this.events.map((e) => e.memorized_step));
+  }
+
+  /** The first evaluation at which every task had grokked (for a mixture: co-grokking). */
+  get grokkedStep(): number | null {
+    return latest(this.events.map((e) => e.grokked_step));
   }
 
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
@@ -57,7 +86,7 @@ export class Trainer {
     const t0 = this.clock();
     const { model, path, train, frozen } = this.run;
     model.zeroGrad();
-    const { loss } = await path.lossAndGrad(train);
+    const loss = totalLoss(await path.lossAndGrad(train));
     if (!Number.isFinite(loss)) {
       throw new TrainingError(`train loss became ${loss} at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
     }
@@ -69,23 +98,36 @@ export class Trainer {
 
   /** Train and test loss and accuracy at the current weights; records memorisation/grokking. */
   async evaluate(): Promise<Metrics> {
-    const { path, data, fourier } = this.run;
+    const { path, data, fourier, tasks } = this.run;
     const train = await path.evaluate(this.run.train);
     const test = await path.evaluate(this.run.test);
+    const accuracy = (r: LossAndAccuracy[], split: Split): number => r.reduce((s, x) => s + x.correct, 0) / split.n;
+    const perTask: Record<string, number> = {};
+    if (tasks.length > 1) {
+      tasks.forEach(({ name }, i) => {
+        perTask[`train_loss/${name}`] = train[i]!.loss;
+        perTask[`test_loss/${name}`] = test[i]!.loss;
+        perTask[`train_acc/${name}`] = train[i]!.correct / data.train.segments[i]!.n;
+        perTask[`test_acc/${name}`] = test[i]!.correct / data.test.segments[i]!.n;
+      });
+    }
     const m: Metrics = {
       step: this.step,
-      train_loss: train.loss,
-      test_loss: test.loss,
-      train_acc: train.correct / data.train.n,
-      test_acc: test.correct / data.test.n,
+      train_loss: totalLoss(train),
+      test_loss: totalLoss(test),
+      train_acc: accuracy(train, data.train),
+      test_acc: accuracy(test, data.test),
+      ...perTask,
       ...fourier.measure(),
       wall_s: (this.clock() - this.startMs) / 1000,
     };
     if (!Number.isFinite(m.train_loss) || !Number.isFinite(m.test_loss)) {
       throw new TrainingError(`loss became ${m.train_loss} (train) / ${m.test_loss} (test) at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
     }
-    if (this.memorizedStep === null && m.train_acc >= MEMORIZED_ACC) this.memorizedStep = this.step;
-    if (this.grokkedStep === null && m.test_acc >= GROKKED_ACC) this.grokkedStep = this.step;
+    this.events.forEach((e, i) => {
+      if (e.memorized_step === null && train[i]!.correct / data.train.segments[i]!.n >= MEMORIZED_ACC) e.memorized_step = this.step;
+      if (e.grokked_step === null && test[i]!.correct / data.test.segments[i]!.n >= GROKKED_ACC) e.grokked_step = this.step;
+    });
     return m;
   }
 
@@ -100,10 +142,15 @@ export class Trainer {
 
   summary(final: Metrics, stopped: Summary["stopped"]): Summary {
     const { task, p, frac, seed } = this.config;
+    const mixture = this.run.tasks.length > 1 && {
+      tasks: Object.fromEntries(this.run.tasks.map((t, i) => [t.name, { ...this.events[i]! }])),
+      co_grokked_step: this.grokkedStep,
+    };
     return {
       task, p, frac, seed,
       memorized_step: this.memorizedStep,
       grokked_step: this.grokkedStep,
+      ...mixture,
       steps: this.step,
       stopped,
       wall_s: (this.clock() - this.startMs) / 1000,

@@ -55,5 +55,7 @@ export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; fil
 
 export function analysisLine(a: Analysis): string {
   const f = (x: number): string => x.toFixed(3);
-  return `FFD/FCR of W_E ${f(a.ffd_E)}/${f(a.fcr_E)}, of W_L ${f(a.ffd_L)}/${f(a.fcr_L)}; key frequencies ${a.key_frequencies.join(", ") || "none"}; restricted loss ${a.restricted_loss.toPrecision(3)}`;
+  const mixture = a.tasks.length > 1;
+  const perTask = a.tasks.map((t) => `${mixture ? `${t.task}: ` : ""}key frequencies ${t.key_frequencies.join(", ") || "none"}; restricted loss ${t.restricted_loss.toPrecision(3)}`);
+  return `FFD/FCR of W_E ${f(a.ffd_E)}/${f(a.fcr_E)}, of W_L ${f(a.ffd_L)}/${f(a.fcr_L)}; ${perTask.join("; ")}`;
 }

@@ -27,7 +27,9 @@ Usage:
 
 Train options (defaults = the paper's setup):
   --task NAME|EXPR     task name from \`grok tasks\`, or an expression in a and b,
-                       e.g. "a^2+a*b+b^2", "(a+b)^3", "a/b" (/ = modular inverse)  [${DEFAULTS.task}]
+                       e.g. "a^2+a*b+b^2", "(a+b)^3", "a/b" (/ = modular inverse);
+                       several, comma-separated, train one model on a mixture:
+                       --task add,sub,mul                                  [${DEFAULTS.task}]
   --p N                prime modulus, 3..${MAX_P}                               [${DEFAULTS.p}]
   --frac R             fraction of all pairs used for training, in (0, 1)  [${DEFAULTS.frac}]
   --seed N             seeds the train/test split and the initialisation   [${DEFAULTS.seed}]
@@ -124,7 +126,10 @@ async function trainInto(out: string, trainer: Trainer, flags: Record<string, st
       metrics.append(formatMetrics(m));
       progress.onEval(m);
       if (t.memorizedStep !== null && memorized === null) progress.note(`memorized at step ${(memorized = t.memorizedStep)} (train acc ${m.train_acc.toFixed(3)}, test acc ${m.test_acc.toFixed(3)})`);
-      if (t.grokkedStep !== null && grokked === null) progress.note(`grokked at step ${(grokked = t.grokkedStep)} (test acc ${m.test_acc.toFixed(3)})`);
+      t.run.tasks.forEach((task, i) => {
+        if (t.run.tasks.length > 1 && t.events[i]!.grokked_step === m.step) progress.note(`${task.name} grokked at step ${m.step} (test acc ${m[`test_acc/${task.name}`]!.toFixed(3)})`);
+      });
+      if (t.grokkedStep !== null && grokked === null) progress.note(`${t.run.tasks.length > 1 ? "co-grokked" : "grokked"} at step ${(grokked = t.grokkedStep)} (test acc ${m.test_acc.toFixed(3)})`);
     },
     shouldStop: () => interrupted,
     // Let signals through about five times a second.
@@ -151,7 +156,8 @@ async function trainInto(out: string, trainer: Trainer, flags: Record<string, st
 
 function summaryLine(s: Summary, out: string, workers: number): string {
   const mem = s.memorized_step === null ? "never memorized" : `memorized at step ${s.memorized_step}`;
-  const grok = s.grokked_step === null ? "did not grok" : `grokked at step ${s.grokked_step}`;
+  const each = s.tasks && ` (${Object.entries(s.tasks).map(([name, e]) => `${name} ${e.grokked_step ?? "no"}`).join(", ")})`;
+  const grok = (s.grokked_step === null ? `did not ${each ? "co-grok" : "grok"}` : `${each ? "co-grokked" : "grokked"} at step ${s.grokked_step}`) + (each || "");
   const f = s.final;
   return `${s.task} p=${s.p} r=${s.frac} seed=${s.seed}: ${mem}, ${grok}; ${s.steps} steps in ${s.wall_s.toFixed(1)} s ` +
     `(${s.ms_per_step.toFixed(1)} ms/step on ${workers} worker${workers > 1 ? "s" : ""}), final train acc ${f.train_acc.toFixed(3)} test acc ${f.test_acc.toFixed(3)}` +

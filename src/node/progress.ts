@@ -65,7 +65,8 @@ export class Progress {
 
   private status(step: number): string {
     const m = this.lastEval;
-    const evals = m ? `  train acc ${m.train_acc.toFixed(3)} loss ${m.train_loss.toExponential(2)}  test acc ${m.test_acc.toFixed(3)} loss ${m.test_loss.toExponential(2)}` : "";
+    const perTask = m ? Object.entries(m).filter(([k]) => k.startsWith("test_acc/")).map(([k, v]) => ` ${k.slice(9)} ${v.toFixed(3)}`).join("") : "";
+    const evals = m ? `  train acc ${m.train_acc.toFixed(3)} loss ${m.train_loss.toExponential(2)}  test acc ${m.test_acc.toFixed(3)}${perTask ? ` (${perTask.trim()})` : ""} loss ${m.test_loss.toExponential(2)}` : "";
     const elapsed = ((performance.now() - this.t0) / 1000).toFixed(0);
     return `step ${step}/${this.totalSteps}  ${this.rate.toFixed(1)} steps/s  ${elapsed}s${evals}`;
   }

@@ -2,7 +2,7 @@
 // chart specs (no rendering, no files).
 
 import type { TopLevelSpec } from "vega-lite";
-import type { Analysis } from "../core/analysis.js";
+import type { Analysis, TaskAnalysis } from "../core/analysis.js";
 import type { Metrics, Summary } from "../core/train.js";
 
 const WIDTH = 520;
@@ -111,7 +111,7 @@ export function attentionMeans(mean: number[][]): TopLevelSpec {
 }
 
 /** MLP neurons per dominant frequency, coloured by the mean variance share it explains. */
-export function neuronClusters(n: Analysis["neurons"]): TopLevelSpec {
+export function neuronClusters(n: TaskAnalysis["neurons"]): TopLevelSpec {
   return {
     title: "MLP neuron clusters: neurons per dominant frequency", width: WIDTH, height: 180,
     data: { values: n.clusters },
@@ -125,7 +125,7 @@ export function neuronClusters(n: Analysis["neurons"]): TopLevelSpec {
 }
 
 /** Train loss with each frequency removed from the logits, against the full train loss. */
-export function excludedLoss(a: Analysis): TopLevelSpec {
+export function excludedLoss(a: TaskAnalysis): TopLevelSpec {
   return {
     title: "Excluded loss: train loss with frequency k removed from the logits", width: WIDTH, height: 180,
     layer: [

@@ -105,3 +105,34 @@ export function resolveTask(spec: string): Task {
   }
   return { name: key, formula: key, op: "=", group: "custom", label: (a, b, p) => evalExpr(expr, a, b, p) };
 }
+
+/**
+ * The tasks a --task value names: one task, or a mixture of several separated by commas
+ * ("add,sub,mul", "add,(a+b)^2,a^2+ab+b^2"). A member named twice is an error.
+ */
+export function resolveTasks(spec: string): Task[] {
+  const members = spec.split(",");
+  if (members.some((m) => compact(m) === "")) throw new TaskError(`task list '${spec}' has an empty member: separate tasks with single commas, e.g. --task add,sub,mul`);
+  const tasks = members.map(resolveTask);
+  tasks.forEach((t, i) => {
+    const j = tasks.findIndex((u) => u.name === t.name);
+    if (j < i) throw new TaskError(`task list '${spec}' names ${t.name} twice ('${members[j]!.trim()}' and '${members[i]!.trim()}'): each task of a mixture once`);
+  });
+  return tasks;
+}
+
+/**
+ * Two members of a mixture that compute the same function mod p (e.g. 'a^2+b^2' and
+ * 'b^2+a^2') are one task under two names: an error naming both.
+ */
+export function checkDistinct(tasks: readonly Task[], p: number): void {
+  const tables = tasks.map((t) => {
+    const out: (number | undefined)[] = [];
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) out.push(t.label(a, b, p));
+    return out.join(",");
+  });
+  tables.forEach((table, i) => {
+    const j = tables.indexOf(table);
+    if (j < i) throw new TaskError(`tasks '${tasks[j]!.formula}' and '${tasks[i]!.formula}' compute the same function mod ${p}: a mixture needs distinct tasks`);
+  });
+}

@@ -51,20 +51,21 @@ export function alignedRanges(n: number, parts: number): [number, number][] {
 }
 
 /**
- * The examples of a split sorted by their tokens (first position first; stable). A training
- * batch is laid out in this order: the loss and every gradient are sums over examples, which
- * only change their order of summation, while consecutive examples share their first token,
- * so the table rows of that token stay in cache through the mix and its backward.
+ * The examples of each segment of a split sorted by their tokens (first position first;
+ * stable). A training batch is laid out in this order: the loss and every gradient are sums
+ * over examples, which only change their order of summation, while consecutive examples
+ * share their first token, so the table rows of that token stay in cache through the mix
+ * and its backward.
  */
 export function inTokenOrder(split: Split): Split {
   const key = (b: number, i: number): number => split.tokens[b * CONTEXT + i]!;
-  const order = Array.from({ length: split.n }, (_, b) => b).sort((x, y) => {
+  const order = split.segments.flatMap(({ start, n }) => Array.from({ length: n }, (_, i) => start + i).sort((x, y) => {
     for (let i = 0; i < CONTEXT; i++) if (key(x, i) !== key(y, i)) return key(x, i) - key(y, i);
     return x - y;
-  });
+  }));
   const tokens = new Int32Array(split.tokens.length);
   order.forEach((b, r) => tokens.set(split.tokens.subarray(b * CONTEXT, (b + 1) * CONTEXT), r * CONTEXT));
-  return { n: split.n, tokens, labels: Int32Array.from(order, (b) => split.labels[b]!) };
+  return { ...split, tokens, labels: Int32Array.from(order, (b) => split.labels[b]!) };
 }
 
 export class FastPath implements Path {
@@ -101,8 +102,12 @@ export class FastPath implements Path {
       da_parts: g * PARTS * n * h * CONTEXT,
     };
     const whole = this.model.layBatch(split, sizes, (tokens, labels, fields) => engine.struct("FastBatch", { n, tokens, labels, ...fields, panel_rows: n }));
-    // Each shard's table points at its rows of every per-example buffer.
-    const shards: Shard[] = ranges(n, Math.min(MAX_SHARDS, n)).map(([lo, hi]) => {
+    // Each segment is cut into shards of its own (a function of the batch's layout alone);
+    // each shard's table points at its rows of every per-example buffer.
+    const perSegment = Math.max(1, Math.floor(MAX_SHARDS / split.segments.length));
+    const cuts = split.segments.flatMap(({ start, n: rows }, segment) =>
+      ranges(rows, Math.min(perSegment, rows)).map(([lo, hi]) => [start + lo, start + hi, segment] as const));
+    const shards: Shard[] = cuts.map(([lo, hi, segment]) => {
       const rows = (r: Region | null, width: number): Region | null => r && r.at(lo * width);
       const f = whole.fields as Record<keyof typeof sizes, Region<"f32"> | null>;
       const table = engine.struct("FastBatch", {
@@ -110,7 +115,7 @@ export class FastPath implements Path {
         attn: rows(f.attn, widths.attn), pre: rows(f.pre, dmlp), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
         dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogits_panels: rows(f.dlogits_panels, 8), da_parts: null, panel_rows: n,
       });
-      return { n: hi - lo, table, result: engine.alloc("f64", 2) };
+      return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
     return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards);
   }
@@ -120,12 +125,12 @@ export class FastPath implements Path {
     await this.run([...this.tablesForward(), ["shards: forward", "workers", this.shardCalls(batch, "batch_forward")]]);
   }
 
-  async evaluate(batch: Batch): Promise<LossAndAccuracy> {
+  async evaluate(batch: Batch): Promise<LossAndAccuracy[]> {
     await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", (s) => [s.result.ptr])]]);
     return this.sumResults(batch);
   }
 
-  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
+  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy[]> {
     await this.run(this.step(batch)); // step() rejects a batch laid out without gradients
     return this.sumResults(batch);
   }
@@ -143,7 +148,7 @@ export class FastPath implements Path {
     const [dims, params, grads, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.model.gradsTable.ptr, this.tables.ptr];
     return [
       ...this.tablesForward(),
-      ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.n, s.result.ptr])],
+      ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS])],
       ["tables backward: attention side", "here", [
@@ -187,13 +192,16 @@ export class FastPath implements Path {
     }
   }
 
-  // Loss sums (f64) and correct counts of the shards, added in shard order.
-  private sumResults(batch: Batch): LossAndAccuracy {
-    let loss = 0, correct = 0;
-    for (const s of batch.shards) {
-      loss += s.result.view()[0]!;
-      correct += s.result.as("i32").view()[2]!;
-    }
-    return { loss: loss / batch.n, correct };
+  // Loss sums (f64) and correct counts of each segment's shards, added in shard order.
+  private sumResults(batch: Batch): LossAndAccuracy[] {
+    return batch.examples.segments.map(({ n }, segment) => {
+      let loss = 0, correct = 0;
+      for (const s of batch.shards) {
+        if (s.segment !== segment) continue;
+        loss += s.result.view()[0]!;
+        correct += s.result.as("i32").view()[2]!;
+      }
+      return { loss: loss / n, correct };
+    });
   }
 }

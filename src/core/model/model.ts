@@ -17,14 +17,20 @@ export interface AdamWConfig {
   weight_decay: number;
 }
 
+/** The result of one task (one segment of a batch): its mean loss and how many it got right. */
 export interface LossAndAccuracy {
   loss: number;
   correct: number;
 }
 
-/** One shard of a batch: its own pointer table over a slice of the batch's rows. */
+/** The loss of a batch: the sum of each task's mean loss (for one task, its mean loss). */
+export const totalLoss = (results: readonly LossAndAccuracy[]): number => results.reduce((s, r) => s + r.loss, 0);
+
+/** One shard of a batch: its own pointer table over a slice of one segment's rows. */
 export interface Shard {
   readonly n: number;
+  /** The segment (task) its rows belong to. */
+  readonly segment: number;
   readonly table: Region<"u32">;
   /** The shard's results: loss sum (f64), then correct count (i32). */
   readonly result: Region<"f64">;
@@ -59,16 +65,20 @@ export class Batch {
 
 /**
  * One way of computing logits, loss and gradients for a Model. Asynchronous because the
- * work may run on other threads; the results never depend on where it ran.
+ * work may run on other threads; the results never depend on where it ran. Results come
+ * per segment of the batch (per task), in segment order.
  */
 export interface Path {
   readonly model: Model;
   /** Lays out a batch over `split`; with `backward`, also what its gradients need. */
   newBatch(split: Split, backward: boolean): Batch;
-  /** Forward pass, loss and number of correct predictions (no gradients). */
-  evaluate(batch: Batch): Promise<LossAndAccuracy>;
-  /** Forward and backward: gradients of the mean loss are ADDED to the model's gradient buffer. */
-  lossAndGrad(batch: Batch): Promise<LossAndAccuracy>;
+  /** Forward pass, each segment's mean loss and number of correct predictions (no gradients). */
+  evaluate(batch: Batch): Promise<LossAndAccuracy[]>;
+  /**
+   * Forward and backward: the gradient of the loss, the sum over segments of each segment's
+   * mean loss, is ADDED to the model's gradient buffer.
+   */
+  lossAndGrad(batch: Batch): Promise<LossAndAccuracy[]>;
 }
 
 /** The four buffers of the parameter layout: weights, their gradients and AdamW's two moments. */
@@ -135,13 +145,18 @@ export class Model {
     return new Batch(split, tokens, labels, fields, table(tokens, labels, fields));
   }
 
-  /** Mean loss (float64) and correct count from the batch's logits; with `withGrad`, writes its dlogits. */
-  lossOf(batch: Batch, withGrad: boolean): LossAndAccuracy {
+  /**
+   * Each segment's mean loss (float64) and correct count from the batch's logits; with
+   * `withGrad`, writes the dlogits of the sum of the segments' mean losses.
+   */
+  lossOf(batch: Batch, withGrad: boolean): LossAndAccuracy[] {
     const { k } = this.engine;
     const dv = this.dims.d_vocab;
-    const logits = batch.field("logits").ptr, labels = batch.labels.ptr;
-    const loss = k.cross_entropy(logits, labels, batch.n, dv, withGrad ? batch.field("dlogits").ptr : 0, batch.n) / batch.n;
-    return { loss, correct: k.count_correct(logits, labels, batch.n, dv) };
+    return batch.examples.segments.map(({ start, n }) => {
+      const logits = batch.field("logits").at(start * dv).ptr, labels = batch.labels.at(start).ptr;
+      const dlogits = withGrad ? batch.field("dlogits").at(start * dv).ptr : 0;
+      return { loss: k.cross_entropy(logits, labels, n, dv, dlogits, n) / n, correct: k.count_correct(logits, labels, n, dv) };
+    });
   }
 
   /** The logits of a batch after a forward pass, [n, d_vocab]. */

@@ -27,12 +27,12 @@ export class ReferencePath implements Path {
     m.engine.k.model_forward(m.dimsTable.ptr, m.paramsTable.ptr, batch.table.ptr);
   }
 
-  async evaluate(batch: Batch): Promise<LossAndAccuracy> {
+  async evaluate(batch: Batch): Promise<LossAndAccuracy[]> {
     this.forward(batch);
     return this.model.lossOf(batch, false);
   }
 
-  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy> {
+  async lossAndGrad(batch: Batch): Promise<LossAndAccuracy[]> {
     const m = this.model;
     this.forward(batch);
     const result = m.lossOf(batch, true);
