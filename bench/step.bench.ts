@@ -3,16 +3,21 @@
 // main matrix products, each next to a plain-JavaScript baseline of the same work measured
 // in the same run (src/reference: textbook loops).
 
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Bench } from "tinybench";
 import { DEFAULTS } from "../src/core/config.js";
 import type { Executor } from "../src/core/model/executor.js";
 import type { FastPath } from "../src/core/model/fast.js";
 import { Run } from "../src/core/run.js";
+import { expandSweep, specFromFlags } from "../src/core/sweep.js";
 import { Trainer } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
 import { adamwRef, gemmRef } from "../src/reference/kernels.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
 import { WorkerPool } from "../src/node/pool.js";
+import { runSweep } from "../src/node/sweep.js";
 import { loadEngine } from "../src/node/wasm.js";
 
 const quick = process.argv.includes("--quick");
@@ -179,8 +184,49 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(rate)}${`${((100 * rate) / peak).toFixed(0)}%`.padStart(9)}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
 }
 
+// The add, sub, mul mixture (three times the batch of one task) at 1 thread and 2 workers,
+// beside one task, in alternating rounds.
+async function mixtureBench(engine: Engine): Promise<void> {
+  const pool = await WorkerPool.create(2);
+  const cases = [["add alone, 1 thread", "add", engine, undefined], ["add,sub,mul, 1 thread", "add,sub,mul", engine, undefined], ["add,sub,mul, 2 workers", "add,sub,mul", pool.engine, pool]] as const;
+  const times = cases.map((): number[] => []);
+  for (let round = 0; round < (quick ? 1 : 3); round++) {
+    for (const [i, [name, task, on, executor]] of cases.entries()) {
+      const run = Run.assemble(on, { ...DEFAULTS, task }, { executor });
+      const trainer = new Trainer(run);
+      times[i]!.push(await ms(name, () => trainer.trainStep(), { time: quick ? 300 : 1500, iterations: 5 }));
+      run.dispose();
+    }
+  }
+  await pool.close();
+  const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+  console.log(`\nmixture step, p=${DEFAULTS.p} r=${DEFAULTS.frac} (median over ${times[0]!.length} rounds of each)`);
+  console.log(`  ${"".padEnd(26)}${"ms/step".padStart(9)}${"vs add alone".padStart(14)}`);
+  cases.forEach(([name], i) => console.log(`  ${name.padEnd(26)}${fmt(median(times[i]!))}${(median(times[i]!) / median(times[0]!)).toFixed(2).padStart(13)}x`));
+}
+
+// A sweep's throughput: the same 8 short runs at p=97 with 1 and with 2 runs at a time.
+async function sweepBench(): Promise<void> {
+  const steps = quick ? 20 : 150;
+  const cells = expandSweep(specFromFlags({ task: "add,sub,mul,2a+b", seed: "0,1", steps: String(steps), eval_every: "50" }));
+  console.log(`\nsweep throughput: ${cells.length} runs of ${steps} steps at p=${DEFAULTS.p}, one thread per run`);
+  const perHour: number[] = [];
+  for (const concurrency of [1, 2]) {
+    const out = mkdtempSync(join(tmpdir(), "grok-bench-sweep-"));
+    const t0 = performance.now();
+    await runSweep(cells, { out, concurrency, runReports: false, quiet: true });
+    const s = (performance.now() - t0) / 1000;
+    rmSync(out, { recursive: true, force: true });
+    perHour.push((cells.length / s) * 3600);
+    console.log(`  concurrency ${concurrency}: ${s.toFixed(1)} s, ${perHour.at(-1)!.toFixed(0)} runs/hour`);
+  }
+  console.log(`  concurrency 2 / 1: ${(perHour[1]! / perHour[0]!).toFixed(2)}x`);
+}
+
 const engine = await loadEngine();
 const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
 if (!only || only === "step") await stepBench(engine);
+if (!only || only === "mixture") await mixtureBench(engine);
 if (!only || only === "profile") await profileBench(engine);
 if (!only || only === "gemm") await gemmBench(engine);
+if (!only || only === "sweep") await sweepBench();

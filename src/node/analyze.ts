@@ -9,11 +9,12 @@ import { resolveConfig, DEFAULTS, type RunConfig } from "../core/config.js";
 import { Model } from "../core/model/model.js";
 import type { Metrics, Summary } from "../core/train.js";
 import { dimsOf, vocabOf } from "../core/run.js";
-import { renderReport } from "../report/report.js";
+import { renderReport, type ReportInput } from "../report/report.js";
 import { OutputError, writeFileAtomic } from "./files.js";
 import { loadEngine } from "./wasm.js";
 
-const RUN_FILES = ["config.json", "metrics.jsonl", "summary.json", "model.safetensors"];
+/** The files of a finished run that the analysis reads. */
+const FINISHED_RUN = ["config.json", "metrics.jsonl", "summary.json", "model.safetensors"];
 
 function readJson<T>(path: string): T {
   try {
@@ -31,7 +32,7 @@ function runConfig(saved: Record<string, unknown>): RunConfig {
 }
 
 export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; files: string[] }> {
-  const missing = RUN_FILES.filter((f) => !existsSync(join(dir, f)));
+  const missing = FINISHED_RUN.filter((f) => !existsSync(join(dir, f)));
   if (missing.length > 0) throw new OutputError(`${dir} is not a finished run folder: missing ${missing.join(", ")} (train one with \`grok train --out ${dir}\`)`);
   const saved = readJson<Record<string, unknown>>(join(dir, "config.json"));
   const config = runConfig(saved);
@@ -47,10 +48,17 @@ export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; fil
   const model = new Model(await loadEngine(), dimsOf(config, vocab));
   loadCheckpoint(model, readFileSync(join(dir, "model.safetensors")), undefined, join(dir, "model.safetensors"));
   const analysis = await analyze(model, config, vocab);
-  const html = await renderReport({ config: saved, metrics, summary, analysis });
-  writeFileAtomic(join(dir, "analysis.json"), JSON.stringify(analysis) + "\n");
-  writeFileAtomic(join(dir, "report.html"), html);
-  return { analysis, files: [join(dir, "analysis.json"), join(dir, "report.html")] };
+  const formula = typeof saved.task_formula === "string" ? saved.task_formula : undefined;
+  return { analysis, files: await writeReport(dir, { config: { ...config, task_formula: formula }, metrics, summary, analysis }) };
+}
+
+/** Writes DIR/analysis.json and DIR/report.html (each atomically); returns their paths. */
+export async function writeReport(dir: string, input: ReportInput): Promise<string[]> {
+  const html = await renderReport(input);
+  const files = [join(dir, "analysis.json"), join(dir, "report.html")];
+  writeFileAtomic(files[0]!, JSON.stringify(input.analysis) + "\n");
+  writeFileAtomic(files[1]!, html);
+  return files;
 }
 
 export function analysisLine(a: Analysis): string {

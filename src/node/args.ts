@@ -1,11 +1,10 @@
-// Command-line words -> a command, its flags and positional arguments.
+// A command's words (after its name) -> flags and positional arguments.
 // `--key value` and `--key=value`; kebab-case flags map to snake_case config keys
 // (--eval-every -> eval_every); a flag in `switches` takes no value unless given with '='.
 
 export class UsageError extends Error {}
 
 export interface ParsedArgs {
-  command: string | undefined;
   flags: Record<string, string | boolean>;
   positional: string[];
 }
@@ -13,12 +12,10 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[], switches: ReadonlySet<string>): ParsedArgs {
   const flags: Record<string, string | boolean> = {};
   const positional: string[] = [];
-  let command: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
     if (!word.startsWith("--")) {
-      if (command === undefined) command = word;
-      else positional.push(word);
+      positional.push(word);
       continue;
     }
     const eq = word.indexOf("=");
@@ -34,5 +31,5 @@ export function parseArgs(argv: readonly string[], switches: ReadonlySet<string>
       i++;
     }
   }
-  return { command, flags, positional };
+  return { flags, positional };
 }

@@ -18,9 +18,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   }
 }
 
+/** Every file a run writes in its folder. */
+export const RUN_FILES = ["config.json", "metrics.jsonl", "model.safetensors", "summary.json", "analysis.json", "report.html", "error.json"];
+
 /**
  * Makes sure `dir` exists and can be written, before any training starts. A folder that
- * already holds a run is only reused with `force` (its files are then replaced).
+ * already holds a run is only reused with `force`, and then every file of the old run goes
+ * first, so nothing of it is left beside the new one.
  */
 export function prepareRunDir(dir: string, force: boolean): void {
   if (!force && existsSync(join(dir, "metrics.jsonl"))) {
@@ -28,6 +32,7 @@ export function prepareRunDir(dir: string, force: boolean): void {
   }
   try {
     makeDirs(dir);
+    for (const f of RUN_FILES) rmSync(join(dir, f), { force: true });
     const probe = join(dir, `.write-test.${process.pid}.tmp`);
     writeFileSync(probe, "");
     rmSync(probe);
@@ -49,7 +54,7 @@ export class LineLog {
 
 // mkdir -p. Not mkdirSync's `recursive` option: on some paths (e.g. under /proc) it loops
 // forever on ENOENT instead of failing.
-function makeDirs(dir: string): void {
+export function makeDirs(dir: string): void {
   try {
     mkdirSync(dir);
   } catch (e) {

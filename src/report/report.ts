@@ -21,7 +21,7 @@ function table(rows: [string, string][]): string {
 }
 
 export interface ReportInput {
-  config: Record<string, unknown>;
+  config: { task: string; frac: number; seed: number; task_formula?: string };
   metrics: Metrics[];
   summary: Summary;
   analysis: Analysis;

@@ -1,0 +1,55 @@
+// A worker thread of a sweep: trains whole runs, one at a time, each into its own folder,
+// on a WebAssembly instance of its own (reused from run to run: each run gives its memory
+// back). The host drives it through Comlink and hears of every evaluation.
+
+import { expose } from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { parentPort } from "node:worker_threads";
+import type { RunConfig } from "../src/core/config.js";
+import { Run } from "../src/core/run.js";
+import type { Summary } from "../src/core/train.js";
+import type { Engine } from "../src/core/wasm/engine.js";
+import { prepareRunDir } from "../src/node/files.js";
+import { recordFailure, trainIntoFolder, yieldEvery } from "../src/node/run-folder.js";
+import { loadEngine } from "../src/node/wasm.js";
+
+/** What the host hears at each evaluation of the run in flight. */
+export interface RunProgress {
+  step: number;
+  test_acc: number;
+}
+
+export type RunOutcome = { status: "done" | "interrupted"; summary: Summary } | { status: "failed"; error: string };
+
+let engine: Engine | undefined;
+let stopping = false;
+
+export const api = {
+  async train(config: RunConfig, folder: string, report: boolean, onEval: (p: RunProgress) => void): Promise<RunOutcome> {
+    engine ??= await loadEngine();
+    stopping = false;
+    let run: Run | undefined;
+    try {
+      prepareRunDir(folder, true);
+      run = Run.assemble(engine, config);
+      const { summary } = await trainIntoFolder(folder, run, {
+        workers: 1,
+        report,
+        hooks: { onEval: (m) => onEval({ step: m.step, test_acc: m.test_acc }), shouldStop: () => stopping, pause: yieldEvery(200) },
+      });
+      return { status: summary.stopped === "interrupted" ? "interrupted" : "done", summary };
+    } catch (e) {
+      return { status: "failed", error: recordFailure(folder, config, e) };
+    } finally {
+      run?.dispose();
+    }
+  },
+  /** Stops the run in flight at its next step (it writes its files as interrupted). */
+  stop(): void {
+    stopping = true;
+  },
+};
+
+export type RunWorker = typeof api;
+
+if (parentPort) expose(api, nodeEndpoint(parentPort));
