@@ -120,7 +120,8 @@ export function tables_forward_rows(dims: Dims, w: Weights, tb: Tables, part: i3
 /**
  * Part `part` of `parts` of the MLP and unembedding side of the backward through the tables
  * (after the table gradients dP, dU, dWLT): rows of dR, of g.W_in, of g.W_out and g.W_U.
- * Forward was P = R W_inᵀ, U = R W_U, WLT = W_outᵀ W_U. Weight gradients are accumulated.
+ * Forward was P = R W_inᵀ, U = R W_U, WLT = W_outᵀ W_U. Weight gradients are accumulated;
+ * a null pointer in `g` is a frozen tensor, whose gradient is skipped.
  */
 export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tables, part: i32, parts: i32): void {
   const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp, rows = (1 + dims.n_heads) * dv;
@@ -128,9 +129,10 @@ export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tab
   gemm_nt(r1 - r0, dm, dv, at(tb.dU, r0 * dv), dv, w.W_U, dv, at(tb.dR, r0 * dm), dm, false);
   gemm_nn(r1 - r0, dm, dmlp, at(tb.dP, r0 * dmlp), dmlp, w.W_in, dm, at(tb.dR, r0 * dm), dm, true);
   const n0 = cut(dmlp, part, parts), n1 = cut(dmlp, part + 1, parts);
-  gemm_tn(n1 - n0, dm, rows, at(tb.dP, n0), dmlp, tb.R, dm, at(g.W_in, n0 * dm), dm, true);
+  if (g.W_in) gemm_tn(n1 - n0, dm, rows, at(tb.dP, n0), dmlp, tb.R, dm, at(g.W_in, n0 * dm), dm, true);
   const d0 = cut(dm, part, parts), d1 = cut(dm, part + 1, parts);
-  gemm_nt(d1 - d0, dmlp, dv, at(w.W_U, d0 * dv), dv, tb.dWLT, dv, at(g.W_out, d0 * dmlp), dmlp, true);
+  if (g.W_out) gemm_nt(d1 - d0, dmlp, dv, at(w.W_U, d0 * dv), dv, tb.dWLT, dv, at(g.W_out, d0 * dmlp), dmlp, true);
+  if (!g.W_U) return;
   gemm_nn(d1 - d0, dv, dmlp, at(w.W_out, d0 * dmlp), dmlp, tb.dWLT, dv, at(g.W_U, d0 * dv), dv, true);
   gemm_tn(d1 - d0, dv, rows, at(tb.R, d0), dm, tb.dU, dv, at(g.W_U, d0 * dv), dv, true);
 }
@@ -138,7 +140,8 @@ export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tab
 /**
  * The attention side of the backward through the tables, after tables_backward_rows and
  * score_grads: dR_{1+h} -> g.W_O, dVt; dS -> dQt, dKt; then g.W_Q, g.W_K, g.W_V and, through
- * R_0 = W_Eᵀ, g.W_E. Small products, one call. Weight gradients are accumulated.
+ * R_0 = W_Eᵀ, g.W_E. Small products, one call. Weight gradients are accumulated; those of
+ * frozen tensors (null in `g`) are skipped.
  */
 export function tables_backward_heads(dims: Dims, w: Weights, g: Weights, tb: Tables): void {
   const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, hd = H * dh;
@@ -146,7 +149,7 @@ export function tables_backward_heads(dims: Dims, w: Weights, g: Weights, tb: Ta
   for (let h = 0; h < H; h++) {
     // forward was: R_{1+h} = V_h W_O[:, h]ᵀ
     const dRh = at(tb.dR, (1 + h) * dv * dm);
-    gemm_tn(dm, dh, dv, dRh, dm, at(tb.Vt, h * dh), hd, at(g.W_O, h * dh), hd, true);
+    if (g.W_O) gemm_tn(dm, dh, dv, dRh, dm, at(tb.Vt, h * dh), hd, at(g.W_O, h * dh), hd, true);
     gemm_nn(dv, dh, dm, dRh, dm, at(w.W_O, h * dh), hd, at(tb.dVt, h * dh), hd, false);
     // forward was: S_h = Q_h K_hᵀ / sqrt(d_head)
     const dSh = at(tb.dS, h * dv * dv);
@@ -156,9 +159,10 @@ export function tables_backward_heads(dims: Dims, w: Weights, g: Weights, tb: Ta
   }
   // forward was: Qt = R_0 W_Qᵀ (same for K, V); R_0 = W_Eᵀ
   const dR0 = tb.dR;
-  gemm_tn(hd, dm, dv, tb.dQt, hd, tb.R, dm, g.W_Q, dm, true);
-  gemm_tn(hd, dm, dv, tb.dKt, hd, tb.R, dm, g.W_K, dm, true);
-  gemm_tn(hd, dm, dv, tb.dVt, hd, tb.R, dm, g.W_V, dm, true);
+  if (g.W_Q) gemm_tn(hd, dm, dv, tb.dQt, hd, tb.R, dm, g.W_Q, dm, true);
+  if (g.W_K) gemm_tn(hd, dm, dv, tb.dKt, hd, tb.R, dm, g.W_K, dm, true);
+  if (g.W_V) gemm_tn(hd, dm, dv, tb.dVt, hd, tb.R, dm, g.W_V, dm, true);
+  if (!g.W_E) return;
   gemm_nn(dv, dm, hd, tb.dQt, hd, w.W_Q, dm, dR0, dm, true);
   gemm_nn(dv, dm, hd, tb.dKt, hd, w.W_K, dm, dR0, dm, true);
   gemm_nn(dv, dm, hd, tb.dVt, hd, w.W_V, dm, dR0, dm, true);

@@ -108,29 +108,32 @@ export function model_forward(dims: Dims, w: Weights, batch: Batch): void {
 /**
  * Backward pass from batch.dlogits (written by cross_entropy) to the weight gradients.
  * Gradients are ACCUMULATED into `grad` (the host zeroes them once per step), so a step
- * split into several batches sums their contributions.
+ * split into several batches sums their contributions. A null pointer in `grad` is a frozen
+ * tensor: its gradient, and work that only it needs, is skipped.
  */
 export function model_backward(dims: Dims, w: Weights, grad: Weights, batch: Batch): void {
   const n = batch.n, dm = dims.d_model, hd = dims.n_heads * dims.d_head, dmlp = dims.d_mlp;
   const dv = dims.d_vocab;
   // forward was: logits = resid_post W_U
-  gemm_tn(dm, dv, n, batch.resid_post, dm, batch.dlogits, dv, grad.W_U, dv, true);
+  if (grad.W_U) gemm_tn(dm, dv, n, batch.resid_post, dm, batch.dlogits, dv, grad.W_U, dv, true);
   gemm_nt(n, dm, dv, batch.dlogits, dv, w.W_U, dv, batch.dresid_post, dm, false);
   // forward was: resid_post = resid_mid + post W_outᵀ, post = relu(pre), pre = resid_mid W_inᵀ
-  gemm_tn(dm, dmlp, n, batch.dresid_post, dm, batch.post, dmlp, grad.W_out, dmlp, true);
+  if (grad.W_out) gemm_tn(dm, dmlp, n, batch.dresid_post, dm, batch.post, dmlp, grad.W_out, dmlp, true);
   gemm_nn(n, dmlp, dm, batch.dresid_post, dm, w.W_out, dmlp, batch.dpost, dmlp, false);
   relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
-  gemm_tn(dmlp, dm, n, batch.dpost, dmlp, batch.resid_mid, dm, grad.W_in, dm, true);
+  if (grad.W_in) gemm_tn(dmlp, dm, n, batch.dpost, dmlp, batch.resid_mid, dm, grad.W_in, dm, true);
   copy_rows(batch.dresid_mid, dm, batch.dresid_post, dm, n, dm);
   gemm_nn(n, dm, dmlp, batch.dpost, dmlp, w.W_in, dm, batch.dresid_mid, dm, true);
   // forward was: resid_mid = x_last + z W_Oᵀ
-  gemm_tn(dm, hd, n, batch.dresid_mid, dm, batch.z, hd, grad.W_O, hd, true);
+  if (grad.W_O) gemm_tn(dm, hd, n, batch.dresid_mid, dm, batch.z, hd, grad.W_O, hd, true);
   gemm_nn(n, hd, dm, batch.dresid_mid, dm, w.W_O, hd, batch.dz, hd, false);
   attention_backward(batch.dq, batch.dk, batch.dv, batch.dz, batch.attn, batch.q, batch.k, batch.v, n, dims.n_heads, dims.d_head);
   // forward was: q = x_last W_Qᵀ, k = x W_Kᵀ, v = x W_Vᵀ
-  gemm_tn(hd, dm, n, batch.dq, hd, f32_at(batch.x, LAST * dm), CTX * dm, grad.W_Q, dm, true);
-  gemm_tn(hd, dm, n * CTX, batch.dk, hd, batch.x, dm, grad.W_K, dm, true);
-  gemm_tn(hd, dm, n * CTX, batch.dv, hd, batch.x, dm, grad.W_V, dm, true);
+  if (grad.W_Q) gemm_tn(hd, dm, n, batch.dq, hd, f32_at(batch.x, LAST * dm), CTX * dm, grad.W_Q, dm, true);
+  if (grad.W_K) gemm_tn(hd, dm, n * CTX, batch.dk, hd, batch.x, dm, grad.W_K, dm, true);
+  if (grad.W_V) gemm_tn(hd, dm, n * CTX, batch.dv, hd, batch.x, dm, grad.W_V, dm, true);
+  if (!grad.W_E) return;
+  // forward was: x = W_E[:, tokens]; dx only serves the embedding's gradient
   gemm_nn(n * CTX, dm, hd, batch.dk, hd, w.W_K, dm, batch.dx, dm, false);
   gemm_nn(n * CTX, dm, hd, batch.dv, hd, w.W_V, dm, batch.dx, dm, true);
   gemm_nn(n, dm, hd, batch.dq, hd, w.W_Q, dm, f32_at(batch.dx, LAST * dm), CTX * dm, true);

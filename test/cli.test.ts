@@ -20,7 +20,7 @@ test("grok train groks (a+b) mod 23 and writes config, metrics, model, summary, 
       "--steps", "5000", "--until-grokked", "--out", out);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^add p=23 r=0.6 seed=0: memorized at step \d+, grokked at step \d+; \d+ steps in/);
-    assert.deepEqual(readdirSync(out).sort(), ["analysis.json", "config.json", "metrics.jsonl", "model.safetensors", "report.html", "summary.json"], "no temp files left");
+    assert.deepEqual(readdirSync(out).sort(), ["analysis.json", "checkpoints", "config.json", "metrics.jsonl", "model.safetensors", "report.html", "summary.json"], "no temp files left");
     assert.match(r.stdout, /FFD\/FCR of W_E [\d.]+\/[\d.]+, of W_L [\d.]+\/[\d.]+; key frequencies [\d, ]+; restricted loss/);
 
     const config = JSON.parse(readFileSync(join(out, "config.json"), "utf8"));

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { PARAM_NAMES } from "../src/core/model/params.js";
-import { loadCheckpoint } from "../src/core/io/checkpoint.js";
+import { loadWeights, readCheckpoint } from "../src/core/io/checkpoint.js";
 import { Model, totalLoss, type Batch } from "../src/core/model/model.js";
 import { ReferencePath } from "../src/core/model/reference.js";
 import { assertAllClose, assertCloseToMax, maxError, fixtureBytes, fixtureConfig, fixtureF32, fixtureF64, fixtureModel, fixtureSplit, MIXTURE_TASKS, newEngine, PATHS, type FixtureConfig, type FixtureName } from "./helpers.js";
@@ -117,8 +117,10 @@ for (const [pathName, makePath] of Object.entries(PATHS)) for (const name of FIX
 
   if (hasLogits(name)) test(`${pathName} path, ${name}: weights.safetensors loads and reproduces the logits`, async () => {
     const model = new Model(await newEngine(), cfg);
-    const metadata = loadCheckpoint(model, fixtureBytes(name, "weights.safetensors"));
-    assert.equal(JSON.parse(metadata.config!).p, cfg.p);
+    const checkpoint = readCheckpoint(fixtureBytes(name, "weights.safetensors"), `${name}/weights.safetensors`);
+    assert.equal(checkpoint.kind, "foreign", "written by PyTorch: no grokwasm tag");
+    assert.equal(checkpoint.config!.p, cfg.p);
+    loadWeights(model, checkpoint, PARAM_NAMES, `${name}/weights.safetensors`);
     const path = makePath(model);
     const batch = path.newBatch(fixtureSplit(name, "train"), false);
     await path.evaluate(batch);

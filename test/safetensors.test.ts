@@ -3,7 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../src/core/io/safetensors.js";
-import { loadCheckpoint } from "../src/core/io/checkpoint.js";
+import { CheckpointError, loadWeights, readCheckpoint } from "../src/core/io/checkpoint.js";
+import { PARAM_NAMES } from "../src/core/model/params.js";
 import { Model } from "../src/core/model/model.js";
 import { fixtureBytes, fixtureConfig, newEngine } from "./helpers.js";
 
@@ -42,8 +43,9 @@ test("truncated or foreign files are rejected with a reason", () => {
 
 test("a checkpoint of another model size is rejected naming the tensor, both shapes and the fix", async () => {
   const tiny = new Model(await newEngine(), fixtureConfig("tiny"));
-  assert.throws(() => loadCheckpoint(tiny, fixtureBytes("full", "weights.safetensors"), undefined, "full/weights.safetensors"),
-    (e: Error) => e instanceof SafetensorsError && /full\/weights.safetensors: 'embed.W_E' has shape \[128,102\], this model needs \[16,16\]: train with the checkpoint's p/.test(e.message));
-  const partial = encodeSafetensors([{ name: "embed.W_E", shape: [16, 16], data: new Float32Array(256) }], {});
-  assert.throws(() => loadCheckpoint(tiny, partial), /has no tensor 'blocks.0.attn.W_K'/);
+  const full = readCheckpoint(fixtureBytes("full", "weights.safetensors"), "full/weights.safetensors");
+  assert.throws(() => loadWeights(tiny, full, PARAM_NAMES, "full/weights.safetensors"),
+    (e: Error) => e instanceof CheckpointError && /full\/weights.safetensors: 'embed.W_E' has shape \[128,102\], this model needs \[16,16\]: train with the checkpoint's p/.test(e.message));
+  const partial = readCheckpoint(encodeSafetensors([{ name: "embed.W_E", shape: [16, 16], data: new Float32Array(256) }], {}), "partial");
+  assert.throws(() => loadWeights(tiny, partial, PARAM_NAMES, "partial"), /partial has no tensor 'blocks.0.attn.W_K'/);
 });

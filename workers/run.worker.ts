@@ -1,6 +1,7 @@
 // A worker thread of a sweep: trains whole runs, one at a time, each into its own folder,
 // on a WebAssembly instance of its own (reused from run to run: each run gives its memory
-// back). The host drives it through Comlink and hears of every evaluation.
+// back). A run interrupted before goes on from its newest checkpoint. The host drives the
+// worker through Comlink and hears of every evaluation.
 
 import { expose } from "comlink";
 import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
@@ -9,7 +10,8 @@ import type { RunConfig } from "../src/core/config.js";
 import { Run } from "../src/core/run.js";
 import type { Summary } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
-import { prepareRunDir } from "../src/node/files.js";
+import { checkpointSteps, latestCheckpoint, readInitCheckpoint, rewindTo, type ResumePoint } from "../src/node/checkpoints.js";
+import { OutputError, prepareRunDir } from "../src/node/files.js";
 import { recordFailure, trainIntoFolder, yieldEvery } from "../src/node/run-folder.js";
 import { loadEngine } from "../src/node/wasm.js";
 
@@ -30,10 +32,14 @@ export const api = {
     stopping = false;
     let run: Run | undefined;
     try {
-      prepareRunDir(folder, true);
-      run = Run.assemble(engine, config);
+      // A folder holding this run's checkpoints goes on from the newest; any other starts afresh.
+      const point = resumePoint(folder, config);
+      if (point) rewindTo(folder, point.step, config);
+      else prepareRunDir(folder, true);
+      run = Run.assemble(engine, config, point ? { resume: point } : { weights: config.init_from === "" ? undefined : readInitCheckpoint(config.init_from) });
       const { summary } = await trainIntoFolder(folder, run, {
         workers: 1,
+        resumed: point !== undefined,
         report,
         hooks: { onEval: (m) => onEval({ step: m.step, test_acc: m.test_acc }), shouldStop: () => stopping, pause: yieldEvery(200) },
       });
@@ -49,6 +55,17 @@ export const api = {
     stopping = true;
   },
 };
+
+// The newest checkpoint of this very run in `folder`, if it has one.
+function resumePoint(folder: string, config: RunConfig): ResumePoint | undefined {
+  if (checkpointSteps(folder).length === 0) return undefined;
+  try {
+    return latestCheckpoint(folder, config);
+  } catch (e) {
+    if (e instanceof OutputError) return undefined;
+    throw e;
+  }
+}
 
 export type RunWorker = typeof api;
 

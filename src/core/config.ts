@@ -3,6 +3,7 @@
 // (--eval-every sets eval_every). The resolved config is saved beside every run.
 
 import { checkDistinct, resolveTasks } from "./data/tasks.js";
+import { ModuleError, moduleParams } from "./model/params.js";
 
 export interface RunConfig {
   // --- data ---
@@ -25,6 +26,13 @@ export interface RunConfig {
   n_heads: number;
   d_head: number;
   d_mlp: number;
+  // --- transfer of pre-grokked modules (docs/model.md) ---
+  init_from: string;     // a run folder or .safetensors file to load modules from ("" = none)
+  load: string;          // the modules taken from it: embed, attn, mlp, transformer (attn+mlp), unembed, all
+  freeze: string;        // modules AdamW leaves alone (no update, no decay), comma-separated; "" = none
+  // --- checkpoints ---
+  ckpt_every: number;    // a training-state checkpoint every N steps (0: only at the events and the end)
+  keep_ckpts: number;    // periodic checkpoints kept; those at memorisation, grokking and the end always stay
 }
 
 export const DEFAULTS: Readonly<RunConfig> = {
@@ -45,6 +53,11 @@ export const DEFAULTS: Readonly<RunConfig> = {
   n_heads: 4,
   d_head: 32,
   d_mlp: 512,
+  init_from: "",
+  load: "all",
+  freeze: "",
+  ckpt_every: 1000,
+  keep_ckpts: 3,
 };
 
 /** The largest modulus: the full-batch activations of p^2 pairs must fit in WebAssembly memory. */
@@ -126,6 +139,16 @@ export function validateConfig(cfg: RunConfig): void {
   }
   if (!(cfg.eps > 0)) throw new ConfigError(`--eps must be > 0, got ${cfg.eps}`);
   if (!PATHS.includes(cfg.path)) throw new ConfigError(`--path must be one of ${PATHS.join(", ")}, got '${cfg.path}'`);
+  requireInteger(cfg, "ckpt_every", 0);
+  requireInteger(cfg, "keep_ckpts", 0);
+  for (const key of ["load", "freeze"] as const) {
+    try {
+      moduleParams(cfg[key], key);
+    } catch (e) {
+      throw e instanceof ModuleError ? new ConfigError(e.message) : e;
+    }
+  }
+  if (cfg.init_from === "" && cfg.load !== DEFAULTS.load) throw new ConfigError(`--load ${cfg.load} needs --init-from (a run folder or a .safetensors file to load it from)`);
   const tasks = resolveTasks(cfg.task);
   if (tasks.length > 1) checkDistinct(tasks, cfg.p);
 }

@@ -1,7 +1,7 @@
-// Run assembly: everything a run needs, built from its config in one place: the task and
-// its vocabulary, the data split, the model (seeded initialisation, or weights loaded from a
-// checkpoint), the frozen tensors, the path that computes gradients, the train and test
-// batches and the Fourier measures. The training loop (train.ts) receives the parts; resume,
+// Run assembly: everything a run needs, built from its config in one place: the task(s) and
+// their vocabulary, the data split, the model (seeded initialisation, modules loaded from a
+// checkpoint, or a whole training state to resume), the frozen tensors, the path that
+// computes gradients, the train and test batches and the Fourier measures. The training loop (train.ts) receives the parts; resume,
 // transfer and mixtures plug in here. A run owns every buffer laid out after it began, and
 // dispose() gives them back to the engine.
 
@@ -10,30 +10,32 @@ import { buildDataset, type Dataset } from "./data/data.js";
 import { resolveTasks, type Task } from "./data/tasks.js";
 import { Vocab, type VocabRecord } from "./data/vocab.js";
 import { FourierProgress } from "./fourier/progress.js";
-import { loadCheckpoint } from "./io/checkpoint.js";
+import { checkCompatible, CheckpointError, loadWeights, restoreTrainingState, type Checkpoint, type TrainingState } from "./io/checkpoint.js";
 import type { Executor } from "./model/executor.js";
 import { FastPath } from "./model/fast.js";
 import { initParams } from "./model/init.js";
 import { Model, type Batch, type Path } from "./model/model.js";
-import type { Dims, ParamName } from "./model/params.js";
+import { moduleParams, type Dims } from "./model/params.js";
 import { ReferencePath } from "./model/reference.js";
 import type { Engine } from "./wasm/engine.js";
 
-/** Weights to start from: a safetensors file's bytes, and which tensors to take (default all). */
-export interface WeightsSource {
-  bytes: Uint8Array;
-  /** Named in error messages (a path, a URL). */
+/** A checkpoint and where it came from (named in error messages: a path, a URL). */
+export interface CheckpointSource {
+  checkpoint: Checkpoint;
   source: string;
-  names?: readonly ParamName[];
 }
 
 export interface RunOptions {
   /** Where the fast path's parallel phases run (default: this thread). A worker pool's runs must use the pool's engine. */
   executor?: Executor;
-  /** Weights loaded after the seeded initialisation (which still draws every tensor, so the rest are as in a fresh run). */
-  weights?: WeightsSource;
-  /** Tensors AdamW leaves alone: no update, no weight decay. */
-  frozen?: Iterable<ParamName>;
+  /**
+   * The checkpoint `config.init_from` names (the host reads it): its `config.load` modules
+   * replace the seeded initialisation's, which still draws every tensor, so the rest are as
+   * in a fresh run.
+   */
+  weights?: CheckpointSource;
+  /** Continue a run: weights, AdamW moments, step and events from a training-state checkpoint. */
+  resume?: CheckpointSource;
 }
 
 /** The resolved config as a run folder records it (config.json, checkpoint metadata). */
@@ -68,10 +70,11 @@ export class Run {
     readonly data: Dataset,
     readonly model: Model,
     readonly path: Path,
-    readonly frozen: ReadonlySet<ParamName>,
     readonly train: Batch,
     readonly test: Batch,
     readonly fourier: FourierProgress,
+    /** The step, events and timing a resumed run continues from. */
+    readonly resumed: TrainingState | undefined,
     private readonly mark: number,
   ) {}
 
@@ -83,14 +86,18 @@ export class Run {
     if (data.train.n === 0 || data.test.n === 0) {
       throw new ConfigError(`task '${config.task}' at p=${config.p} with --frac ${config.frac} leaves ${data.train.n} train and ${data.test.n} test pairs: both must be non-empty`);
     }
+    if (config.init_from !== "" && !options.weights && !options.resume) throw new ConfigError(`init_from ${config.init_from}: the host passed no checkpoint for it`);
+    for (const given of [options.weights, options.resume]) if (given) checkCompatible(given.checkpoint, config, vocab, given.source);
     const mark = engine.mark();
     try {
-      const model = new Model(engine, dimsOf(config, vocab));
+      const model = new Model(engine, dimsOf(config, vocab), new Set(moduleParams(config.freeze)));
       initParams(model, config.seed);
-      if (options.weights) loadCheckpoint(model, options.weights.bytes, options.weights.names, options.weights.source);
+      if (options.weights) loadWeights(model, options.weights.checkpoint, moduleParams(config.load), options.weights.source);
+      const resumed = options.resume && restoreTrainingState(model, options.resume.checkpoint, options.resume.source);
+      if (resumed && resumed.events.length !== tasks.length) throw new CheckpointError(`${options.resume!.source} records ${resumed.events.length} tasks, this run has ${tasks.length}`);
       const path = config.path === "reference" ? new ReferencePath(model) : new FastPath(model, options.executor);
       const train = path.newBatch(data.train, true), test = path.newBatch(data.test, false);
-      return new Run(config, tasks, vocab, data, model, path, new Set(options.frozen), train, test, new FourierProgress(model, config.p), mark);
+      return new Run(config, tasks, vocab, data, model, path, train, test, new FourierProgress(model, config.p), resumed, mark);
     } catch (e) {
       engine.release(mark);
       throw e;

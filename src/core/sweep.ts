@@ -121,18 +121,20 @@ export function expandSweep(spec: SweepSpec): SweepCell[] {
   if (total > MAX_CELLS) throw new SweepError(`the grid has ${total} runs (at most ${MAX_CELLS}): narrow an axis`);
   let combos: Record<string, string>[] = [{}];
   for (const { key, values } of spec.axes) combos = combos.flatMap((c) => values.map((v) => ({ ...c, [key]: v })));
-  return combos.map((axes) => {
-    const overrides = { ...spec.fixed, ...axes };
-    try {
-      const config = resolveConfig(overrides);
-      const id = configHash(config);
-      return { axes, overrides, config, id, folder: folderName(axes, id) };
-    } catch (e) {
-      if (!(e instanceof ConfigError || e instanceof TaskError)) throw e;
-      const id = hashOf("invalid " + canonical(overrides));
-      return { axes, overrides, error: e.message, id, folder: folderName(axes, id) };
-    }
-  });
+  return combos.map((axes) => sweepCell(axes, { ...spec.fixed, ...axes }));
+}
+
+/** One cell: the run `overrides` make, named by `axes`; an invalid config is recorded in it. */
+export function sweepCell(axes: Record<string, string>, overrides: Record<string, string | boolean>): SweepCell {
+  try {
+    const config = resolveConfig(overrides);
+    const id = configHash(config);
+    return { axes, overrides, config, id, folder: folderName(axes, id) };
+  } catch (e) {
+    if (!(e instanceof ConfigError || e instanceof TaskError)) throw e;
+    const id = hashOf("invalid " + canonical(overrides));
+    return { axes, overrides, error: e.message, id, folder: folderName(axes, id) };
+  }
 }
 
 const canonical = (o: object): string => JSON.stringify(Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));

@@ -5,6 +5,7 @@
 // worker alike).
 
 import type { RunConfig } from "./config.js";
+import type { TrainingState } from "./io/checkpoint.js";
 import type { Split } from "./data/data.js";
 import { totalLoss, type LossAndAccuracy } from "./model/model.js";
 import type { ProgressMeasures } from "./fourier/progress.js";
@@ -65,10 +66,19 @@ export class Trainer {
   private trainMs = 0;
   private readonly startMs: number;
 
+  /** A resumed run continues its step count, events and clocks from its checkpoint. */
   constructor(readonly run: Run, private readonly clock: () => number = () => performance.now()) {
     this.config = run.config;
-    this.startMs = clock();
-    this.events = run.tasks.map(() => ({ memorized_step: null, grokked_step: null }));
+    const state = run.resumed;
+    this.step = state?.step ?? 0;
+    this.trainMs = state?.train_ms ?? 0;
+    this.startMs = clock() - 1000 * (state?.wall_s ?? 0);
+    this.events = state ? state.events.map((e) => ({ ...e })) : run.tasks.map(() => ({ memorized_step: null, grokked_step: null }));
+  }
+
+  /** What a training-state checkpoint of this moment records besides the tensors. */
+  state(): TrainingState {
+    return { step: this.step, events: this.events.map((e) => ({ ...e })), train_ms: this.trainMs, wall_s: (this.clock() - this.startMs) / 1000 };
   }
 
   /** The first evaluation at which every task had memorised its train set. */
@@ -84,14 +94,14 @@ export class Trainer {
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
   async trainStep(): Promise<number> {
     const t0 = this.clock();
-    const { model, path, train, frozen } = this.run;
+    const { model, path, train } = this.run;
     model.zeroGrad();
     const loss = totalLoss(await path.lossAndGrad(train));
     if (!Number.isFinite(loss)) {
       throw new TrainingError(`train loss became ${loss} at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
     }
     this.step++;
-    model.adamwStep(this.config, this.step, frozen);
+    model.adamwStep(this.config, this.step);
     this.trainMs += this.clock() - t0;
     return loss;
   }
@@ -160,6 +170,9 @@ export class Trainer {
   }
 }
 
+/** Why a training-state checkpoint is due. */
+export type CheckpointReason = "periodic" | "memorized" | "grokked" | "final";
+
 export interface RunHooks {
   /** Called with every evaluation (step 0, every eval_every steps, and the last step). */
   onEval?(m: Metrics, trainer: Trainer): void;
@@ -172,14 +185,29 @@ export interface RunHooks {
    * The host decides how often it really yields.
    */
   pause?(): Promise<void> | void;
+  /**
+   * Awaited when a training-state checkpoint is due: every ckpt_every steps, at the
+   * evaluation where the run first memorised and where it grokked (every task, for a
+   * mixture), and at its end (interrupted too). The host stores `trainer.state()` and the
+   * model's tensors wherever it keeps them.
+   */
+  checkpoint?(reasons: CheckpointReason[], trainer: Trainer): Promise<void> | void;
 }
 
-/** Runs `trainer` to its end: evaluations on schedule, stop on steps, grokking or request. */
+/**
+ * Runs `trainer` to its end: evaluations on schedule, checkpoints when due, stop on steps,
+ * grokking or request. A resumed run goes on from its checkpoint's step: the evaluations up
+ * to it are already in its metrics.
+ */
 export async function runTraining(trainer: Trainer, hooks: RunHooks = {}): Promise<Summary> {
-  let last = await trainer.evaluate();
-  hooks.onEval?.(last, trainer);
+  let last: Metrics | undefined;
+  if (!trainer.run.resumed) {
+    last = await trainer.evaluate();
+    hooks.onEval?.(last, trainer);
+  }
   let stopped: Summary["stopped"] | null = trainer.stopReason();
   while (stopped === null) {
+    const before = [trainer.memorizedStep, trainer.grokkedStep];
     const loss = await trainer.trainStep();
     hooks.onStep?.(trainer.step, loss, trainer);
     await hooks.pause?.();
@@ -190,6 +218,19 @@ export async function runTraining(trainer: Trainer, hooks: RunHooks = {}): Promi
       hooks.onEval?.(last, trainer);
       if (!interrupted) stopped = trainer.stopReason();
     }
+    const every = trainer.config.ckpt_every;
+    const reasons: CheckpointReason[] = [];
+    if (every > 0 && trainer.step % every === 0) reasons.push("periodic");
+    if (before[0] === null && trainer.memorizedStep !== null) reasons.push("memorized");
+    if (before[1] === null && trainer.grokkedStep !== null) reasons.push("grokked");
+    if (stopped !== null) reasons.push("final");
+    if (reasons.length > 0) await hooks.checkpoint?.(reasons, trainer);
+  }
+  if (!last) {
+    // Resumed at its very end (its files were not all written): the last evaluation again,
+    // logged unless it fell on the schedule (then the log kept it).
+    last = await trainer.evaluate();
+    if (trainer.step % trainer.config.eval_every !== 0) hooks.onEval?.(last, trainer);
   }
   return trainer.summary(last, stopped);
 }

@@ -4,39 +4,24 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { analyze, type Analysis } from "../core/analysis.js";
-import { loadCheckpoint } from "../core/io/checkpoint.js";
-import { resolveConfig, DEFAULTS, type RunConfig } from "../core/config.js";
+import { checkCompatible, loadWeights, readCheckpoint } from "../core/io/checkpoint.js";
+import { PARAM_NAMES } from "../core/model/params.js";
 import { Model } from "../core/model/model.js";
 import type { Metrics, Summary } from "../core/train.js";
 import { dimsOf, vocabOf } from "../core/run.js";
 import { renderReport, type ReportInput } from "../report/report.js";
 import { OutputError, writeFileAtomic } from "./files.js";
+import { readJsonFile, readRunConfig } from "./run-files.js";
 import { loadEngine } from "./wasm.js";
 
 /** The files of a finished run that the analysis reads. */
 const FINISHED_RUN = ["config.json", "metrics.jsonl", "summary.json", "model.safetensors"];
 
-function readJson<T>(path: string): T {
-  try {
-    return JSON.parse(readFileSync(path, "utf8")) as T;
-  } catch (e) {
-    throw new OutputError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-}
-
-/** The config a run folder was trained with (its config.json, checked like command-line input). */
-function runConfig(saved: Record<string, unknown>): RunConfig {
-  const overrides: Record<string, string> = {};
-  for (const key of Object.keys(DEFAULTS)) if (key in saved) overrides[key] = String(saved[key]);
-  return resolveConfig(overrides);
-}
-
 export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; files: string[] }> {
   const missing = FINISHED_RUN.filter((f) => !existsSync(join(dir, f)));
   if (missing.length > 0) throw new OutputError(`${dir} is not a finished run folder: missing ${missing.join(", ")} (train one with \`grok train --out ${dir}\`)`);
-  const saved = readJson<Record<string, unknown>>(join(dir, "config.json"));
-  const config = runConfig(saved);
-  const summary = readJson<Summary>(join(dir, "summary.json"));
+  const { config, saved } = readRunConfig(dir);
+  const summary = readJsonFile<Summary>(join(dir, "summary.json"));
   const metrics = readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((line, i) => {
     try {
       return JSON.parse(line) as Metrics;
@@ -46,7 +31,10 @@ export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; fil
   });
   const vocab = vocabOf(config);
   const model = new Model(await loadEngine(), dimsOf(config, vocab));
-  loadCheckpoint(model, readFileSync(join(dir, "model.safetensors")), undefined, join(dir, "model.safetensors"));
+  const source = join(dir, "model.safetensors");
+  const checkpoint = readCheckpoint(readFileSync(source), source);
+  checkCompatible(checkpoint, config, vocab, source);
+  loadWeights(model, checkpoint, PARAM_NAMES, source);
   const analysis = await analyze(model, config, vocab);
   const formula = typeof saved.task_formula === "string" ? saved.task_formula : undefined;
   return { analysis, files: await writeReport(dir, { config: { ...config, task_formula: formula }, metrics, summary, analysis }) };

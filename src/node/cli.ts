@@ -4,6 +4,7 @@
 
 import { ConfigError } from "../core/config.js";
 import { TaskError } from "../core/data/tasks.js";
+import { CheckpointError } from "../core/io/checkpoint.js";
 import { SafetensorsError } from "../core/io/safetensors.js";
 import { SweepError } from "../core/sweep.js";
 import { TrainingError } from "../core/train.js";
@@ -14,8 +15,10 @@ import { analyze } from "./commands/analyze.js";
 import { sweep } from "./commands/sweep.js";
 import { tasks } from "./commands/tasks.js";
 import { train } from "./commands/train.js";
+import { transfer } from "./commands/transfer.js";
+import { exportCommand } from "./commands/export.js";
 
-const COMMANDS: readonly Command[] = [train, sweep, analyze, tasks];
+const COMMANDS: readonly Command[] = [train, sweep, transfer, analyze, exportCommand, tasks];
 
 const usage = (): string => `grok - grokking of modular arithmetic on a WebAssembly SIMD core
 
@@ -41,7 +44,7 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
-const BAD_INPUT = [UsageError, ConfigError, TaskError, OutputError, SafetensorsError, SweepError];
+const BAD_INPUT = [UsageError, ConfigError, TaskError, OutputError, SafetensorsError, CheckpointError, SweepError];
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },

@@ -1,7 +1,7 @@
 // Run-folder files, written so that no reader ever sees half a file: whole files go to a
 // temporary name first and are renamed into place; the metrics log grows by whole lines.
 
-import { appendFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export class OutputError extends Error {}
@@ -10,16 +10,34 @@ export class OutputError extends Error {}
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, data);
+    // The data reaches the disk before the rename makes it visible, and the rename before
+    // we go on: after a crash the file is the old one or the new one, whole.
+    const fd = openSync(tmp, "w");
+    try {
+      writeFileSync(fd, data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
+    syncDir(dirname(path));
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
   }
 }
 
-/** Every file a run writes in its folder. */
-export const RUN_FILES = ["config.json", "metrics.jsonl", "model.safetensors", "summary.json", "analysis.json", "report.html", "error.json"];
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Every file (and the checkpoints folder) a run writes in its folder. */
+export const RUN_FILES = ["config.json", "metrics.jsonl", "model.safetensors", "summary.json", "analysis.json", "report.html", "error.json", "checkpoints"];
 
 /**
  * Makes sure `dir` exists and can be written, before any training starts. A folder that
@@ -32,7 +50,7 @@ export function prepareRunDir(dir: string, force: boolean): void {
   }
   try {
     makeDirs(dir);
-    for (const f of RUN_FILES) rmSync(join(dir, f), { force: true });
+    for (const f of RUN_FILES) rmSync(join(dir, f), { force: true, recursive: true });
     const probe = join(dir, `.write-test.${process.pid}.tmp`);
     writeFileSync(probe, "");
     rmSync(probe);
@@ -41,10 +59,10 @@ export function prepareRunDir(dir: string, force: boolean): void {
   }
 }
 
-/** metrics.jsonl: created empty, then one whole line appended per evaluation. */
+/** metrics.jsonl: created empty (or, resuming, kept as it is), then one whole line appended per evaluation. */
 export class LineLog {
-  constructor(readonly path: string) {
-    writeFileAtomic(path, "");
+  constructor(readonly path: string, keep = false) {
+    if (!keep) writeFileAtomic(path, "");
   }
 
   append(line: string): void {

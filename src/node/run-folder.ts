@@ -4,15 +4,19 @@
 
 import { join } from "node:path";
 import { analyze, type Analysis } from "../core/analysis.js";
-import { encodeCheckpoint } from "../core/io/checkpoint.js";
+import { encodeWeights } from "../core/io/checkpoint.js";
 import type { Run } from "../core/run.js";
 import { formatMetrics, runTraining, Trainer, type Metrics, type RunHooks, type Summary } from "../core/train.js";
 import { writeReport } from "./analyze.js";
+import { writeCheckpoint } from "./checkpoints.js";
 import { LineLog, writeFileAtomic } from "./files.js";
+import { readMetrics } from "./run-files.js";
 
 export interface FolderOptions {
   /** Threads that shared each step (recorded in summary.json). */
   workers: number;
+  /** The run continues from a checkpoint: metrics.jsonl (already cut back to it) grows on. */
+  resumed?: boolean;
   /** Write analysis.json and report.html at the end (not after an interrupted run). */
   report: boolean;
   hooks?: RunHooks;
@@ -23,11 +27,11 @@ export interface FolderResult {
   analysis?: Analysis;
 }
 
-export async function trainIntoFolder(out: string, run: Run, { workers, report, hooks = {} }: FolderOptions): Promise<FolderResult> {
+export async function trainIntoFolder(out: string, run: Run, { workers, resumed = false, report, hooks = {} }: FolderOptions): Promise<FolderResult> {
   const record = run.record();
   writeFileAtomic(join(out, "config.json"), JSON.stringify(record, null, 2) + "\n");
-  const log = new LineLog(join(out, "metrics.jsonl"));
-  const metrics: Metrics[] = [];
+  const log = new LineLog(join(out, "metrics.jsonl"), resumed);
+  const metrics: Metrics[] = resumed ? readMetrics(join(out, "metrics.jsonl")) : [];
   const summary = await runTraining(new Trainer(run), {
     ...hooks,
     onEval: (m, trainer) => {
@@ -35,8 +39,12 @@ export async function trainIntoFolder(out: string, run: Run, { workers, report, 
       metrics.push(m);
       hooks.onEval?.(m, trainer);
     },
+    checkpoint: async (reasons, trainer) => {
+      writeCheckpoint(out, run, trainer, reasons);
+      await hooks.checkpoint?.(reasons, trainer);
+    },
   });
-  writeFileAtomic(join(out, "model.safetensors"), encodeCheckpoint(run.model, record));
+  writeFileAtomic(join(out, "model.safetensors"), encodeWeights(run.model, record));
   writeFileAtomic(join(out, "summary.json"), JSON.stringify({ ...summary, workers }, null, 2) + "\n");
   if (!report || summary.stopped === "interrupted") return { summary };
   const analysis = await analyze(run.model, run.config, run.vocab);

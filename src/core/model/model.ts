@@ -92,7 +92,11 @@ export class Model {
   readonly paramsTable: Region<"u32">;
   readonly gradsTable: Region<"u32">;
 
-  constructor(readonly engine: Engine, readonly dims: Dims) {
+  /**
+   * `frozen` tensors take no AdamW update and no weight decay, and the core skips their
+   * gradients (the Weights table over the gradients holds null for them).
+   */
+  constructor(readonly engine: Engine, readonly dims: Dims, readonly frozen: ReadonlySet<ParamName> = new Set()) {
     this.layout = paramLayout(dims);
     const total = this.layout.total;
     this.buffers = { params: engine.alloc("f32", total), grads: engine.alloc("f32", total), m: engine.alloc("f32", total), v: engine.alloc("f32", total) };
@@ -102,9 +106,10 @@ export class Model {
     this.gradsTable = engine.struct("Weights", this.weightsIn("grads"));
   }
 
-  // The Weights table over one buffer: field W_E is tensor embed.W_E, and so on.
+  // The Weights table over one buffer: field W_E is tensor embed.W_E, and so on (null for a
+  // frozen tensor's gradient).
   private weightsIn(which: BufferName) {
-    const at = (name: ParamName): Region<"f32"> => this.buffer(which, name);
+    const at = (name: ParamName): Region<"f32"> | null => (which === "grads" && this.frozen.has(name) ? null : this.buffer(which, name));
     return {
       W_E: at("embed.W_E"), W_K: at("blocks.0.attn.W_K"), W_Q: at("blocks.0.attn.W_Q"), W_V: at("blocks.0.attn.W_V"),
       W_O: at("blocks.0.attn.W_O"), W_in: at("blocks.0.mlp.W_in"), W_out: at("blocks.0.mlp.W_out"), W_U: at("unembed.W_U"),
@@ -168,10 +173,10 @@ export class Model {
     this.buffers.grads.fill(0);
   }
 
-  /** One AdamW update (step t >= 1) of every parameter not in `frozen` (no update, no decay). */
-  adamwStep(opt: AdamWConfig, t: number, frozen: ReadonlySet<ParamName> = new Set()): void {
+  /** One AdamW update (step t >= 1) of every tensor that is not frozen (those: no update, no decay). */
+  adamwStep(opt: AdamWConfig, t: number): void {
     for (const e of this.layout.entries) {
-      if (frozen.has(e.name)) continue;
+      if (this.frozen.has(e.name)) continue;
       const [w, g, m, v] = (["params", "grads", "m", "v"] as const).map((b) => this.buffer(b, e.name).ptr) as [number, number, number, number];
       this.engine.k.adamw_step(w, g, m, v, e.size, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
     }

@@ -74,3 +74,27 @@ export function entryOf(layout: ParamLayout, name: string): ParamEntry {
   if (!e) throw new Error(`no parameter named '${name}'`);
   return e;
 }
+
+/**
+ * The modules of the paper's transfer experiments, by name: "transformer" is the attention
+ * and the MLP (PG-T), "embed" the embedding (PG-E).
+ */
+export const MODULES: Readonly<Record<string, readonly ParamName[]>> = {
+  embed: ["embed.W_E"],
+  attn: ["blocks.0.attn.W_K", "blocks.0.attn.W_Q", "blocks.0.attn.W_V", "blocks.0.attn.W_O"],
+  mlp: ["blocks.0.mlp.W_in", "blocks.0.mlp.W_out"],
+  transformer: ["blocks.0.attn.W_K", "blocks.0.attn.W_Q", "blocks.0.attn.W_V", "blocks.0.attn.W_O", "blocks.0.mlp.W_in", "blocks.0.mlp.W_out"],
+  unembed: ["unembed.W_U"],
+  all: PARAM_NAMES,
+};
+
+export class ModuleError extends Error {}
+
+/** The tensors of a comma-separated list of modules ("" is none), in state-dict order. */
+export function moduleParams(spec: string, option = "load"): ParamName[] {
+  const names = spec.split(",").map((m) => m.trim()).filter((m) => m !== "");
+  const unknown = names.find((m) => !(m in MODULES));
+  if (unknown !== undefined) throw new ModuleError(`--${option} '${spec}': unknown module '${unknown}' (modules: ${Object.keys(MODULES).join(", ")})`);
+  const chosen = new Set(names.flatMap((m) => MODULES[m]!));
+  return PARAM_NAMES.filter((n) => chosen.has(n));
+}

@@ -1,13 +1,16 @@
 // `grok train`: one model, trained into a run folder.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../../core/config.js";
 import { MAX_WORKERS } from "../../core/model/fast.js";
 import { Run } from "../../core/run.js";
-import type { Summary } from "../../core/train.js";
+import { Trainer, type Summary } from "../../core/train.js";
 import { UsageError } from "../args.js";
 import { analysisLine } from "../analyze.js";
+import { latestCheckpoint, readInitCheckpoint, RESUMABLE, rewindTo } from "../checkpoints.js";
 import { prepareRunDir } from "../files.js";
+import { readJsonFile, readRunConfig } from "../run-files.js";
 import { defaultWorkers, WorkerPool } from "../pool.js";
 import { Progress } from "../progress.js";
 import { trainIntoFolder, yieldEvery } from "../run-folder.js";
@@ -30,7 +33,9 @@ export const CONFIG_OPTIONS = `  --task NAME|EXPR     task name from \`grok task
   --path fast|reference  how gradients are computed (same mathematics)     [${DEFAULTS.path}]
 `;
 
-const OPTIONS = ["out", "force", "quiet", "no_report", "workers"];
+const OPTIONS = ["out", "force", "quiet", "no_report", "workers", "resume"];
+/** What `--resume DIR` takes beside: how long to train on, and how to run. */
+const RESUME_OPTIONS = ["resume", "steps", "until_grokked", "workers", "quiet", "no_report"];
 
 export const train: Command = {
   name: "train",
@@ -39,51 +44,95 @@ export const train: Command = {
   help: () => `Usage: grok train [options]
 
 Options (defaults = the paper's setup):
-${CONFIG_OPTIONS}  --out DIR            run folder                    [runs/<task>_p<p>_r<frac>_s<seed>]
+${CONFIG_OPTIONS}  --init-from DIR|FILE  start from a run folder's model (or a .safetensors file): its --load
+                       modules (default all) replace the fresh initialisation's
+  --load MODULES       embed, attn, mlp, transformer (attn+mlp), unembed, all    [${DEFAULTS.load}]
+  --freeze MODULES     modules that take no update and no weight decay, e.g. embed
+  --ckpt-every N       a training-state checkpoint every N steps (0: events and end only) [${DEFAULTS.ckpt_every}]
+  --keep-ckpts K       periodic checkpoints kept (memorisation, grokking, end: always) [${DEFAULTS.keep_ckpts}]
+  --out DIR            run folder                    [runs/<task>_p<p>_r<frac>_s<seed>]
+  --resume DIR         continue a run from its newest checkpoint (with --steps N to train
+                       longer); the result is what an uninterrupted run gives
   --workers N          threads sharing each step, 1..${MAX_WORKERS} (results do not depend on it) [cores: ${defaultWorkers()}]
   --force              overwrite a run folder that already holds a run
   --no-report          skip the analysis and report at the end
   --quiet              no progress output
 
-Writes DIR/config.json, metrics.jsonl (one line per evaluation), model.safetensors
-(PyTorch names and shapes), summary.json, then analysis.json and report.html.
+Writes DIR/config.json, metrics.jsonl (one line per evaluation), checkpoints/step-<N>.safetensors
+(weights, AdamW moments, step), model.safetensors (PyTorch names and shapes), summary.json,
+then analysis.json and report.html. Ctrl-C or SIGTERM writes a checkpoint and stops (exit
+130 or 143); \`grok train --resume DIR\` goes on from it.
 `,
   async run(args) {
     if (args.positional.length > 0) throw new UsageError(`grok train takes no positional arguments, got '${args.positional[0]}'`);
     const { flags } = args;
+    const workers = flags.workers === undefined ? defaultWorkers() : Number(flags.workers);
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got '${flags.workers}'`);
+    if (flags.resume !== undefined) return resume(flags, workers);
     const cfg = resolveConfig(Object.fromEntries(Object.entries(flags).filter(([k]) => !OPTIONS.includes(k))));
     if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
     const out = typeof flags.out === "string" ? flags.out : defaultOut(cfg);
-    const workers = flags.workers === undefined ? defaultWorkers() : Number(flags.workers);
-    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got '${flags.workers}'`);
+    const weights = cfg.init_from === "" ? undefined : readInitCheckpoint(cfg.init_from);
     // Everything that can reject the input runs before the run folder is touched.
     const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
     try {
-      const run = Run.assemble(pool ? pool.engine : await loadEngine(), cfg, { executor: pool });
+      const run = Run.assemble(pool ? pool.engine : await loadEngine(), cfg, { executor: pool, weights });
       prepareRunDir(out, flags.force === true);
-      return await trainInto(out, run, flags, workers);
+      return await trainInto(out, run, flags, workers, false);
     } finally {
       await pool?.close();
     }
   },
 };
 
+// `grok train --resume DIR`: the run's own config (how long it trains may change), its
+// newest readable checkpoint, its metrics cut back to that step, and on.
+async function resume(flags: Record<string, string | boolean>, workers: number): Promise<number> {
+  const dir = flags.resume;
+  if (typeof dir !== "string" || dir === "") throw new UsageError("--resume needs a run folder");
+  const extra = Object.keys(flags).filter((k) => !RESUME_OPTIONS.includes(k));
+  if (extra.length > 0) throw new UsageError(`--resume goes on with the run's own config: only ${RESUMABLE.map((k) => "--" + k.replace("_", "-")).join(" and ")} may change, not --${extra[0]!.replace(/_/g, "-")}`);
+  const { config } = readRunConfig(dir, Object.fromEntries(RESUMABLE.filter((k) => k in flags).map((k) => [k, flags[k]!])));
+  const point = latestCheckpoint(dir, config);
+  for (const why of point.skipped) process.stderr.write(`grok: warning: ${why}; resuming from an older checkpoint\n`);
+  const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+  try {
+    const run = Run.assemble(pool ? pool.engine : await loadEngine(), config, { executor: pool, resume: point });
+    // A run that ended (and wrote its summary) has nothing to resume; one killed while
+    // writing its last files goes on to write them.
+    const ended = new Trainer(run).stopReason();
+    const summary = existsSync(join(dir, "summary.json")) ? readJsonFile<Summary>(join(dir, "summary.json")) : undefined;
+    if (ended && summary && summary.stopped !== "interrupted") {
+      throw new UsageError(ended === "steps" ? `${dir} is at step ${point.step} already (--steps ${config.steps}): pass a larger --steps to train on` : `${dir} already grokked and ended at step ${point.step}: pass --until-grokked=false and a larger --steps to train on`);
+    }
+    rewindTo(dir, point.step, config);
+    process.stderr.write(`resuming ${dir} at step ${point.step}\n`);
+    return await trainInto(dir, run, flags, workers, true);
+  } finally {
+    await pool?.close();
+  }
+}
+
 function defaultOut(cfg: RunConfig): string {
   const task = cfg.task.replace(/[^A-Za-z0-9+\-_.]/g, "_");
   return join("runs", `${task}_p${cfg.p}_r${cfg.frac}_s${cfg.seed}`);
 }
 
-async function trainInto(out: string, run: Run, flags: Record<string, string | boolean>, workers: number): Promise<number> {
+async function trainInto(out: string, run: Run, flags: Record<string, string | boolean>, workers: number, resumed: boolean): Promise<number> {
   const progress = new Progress(run.config.steps, process.stderr, flags.quiet === true);
-  let interrupted = false;
-  const onSignal = (): void => { interrupted = true; };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // A signal stops the run after its step: it writes a checkpoint and its files, then exits
+  // 128 + the signal's number.
+  // Later signals are ignored until the files are written.
+  let interrupted: "SIGINT" | "SIGTERM" | undefined;
+  const onSignal = (signal: "SIGINT" | "SIGTERM"): void => { interrupted ??= signal; };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   let memorized: number | null = null;
   let grokked: number | null = null;
   const mixture = run.tasks.length > 1;
   const { summary, analysis } = await trainIntoFolder(out, run, {
     workers,
+    resumed,
     report: flags.no_report !== true,
     hooks: {
       onStep: (step) => progress.onStep(step),
@@ -95,7 +144,7 @@ async function trainInto(out: string, run: Run, flags: Record<string, string | b
         });
         if (t.grokkedStep !== null && grokked === null) progress.note(`${mixture ? "co-grokked" : "grokked"} at step ${(grokked = t.grokkedStep)} (test acc ${m.test_acc.toFixed(3)})`);
       },
-      shouldStop: () => interrupted,
+      shouldStop: () => interrupted !== undefined,
       // Let signals through about five times a second.
       pause: yieldEvery(200),
     },
@@ -105,7 +154,7 @@ async function trainInto(out: string, run: Run, flags: Record<string, string | b
   process.off("SIGTERM", onSignal);
   process.stdout.write(summaryLine(summary, out, workers) + "\n");
   if (analysis) process.stdout.write(`${analysisLine(analysis)} -> ${join(out, "report.html")}\n`);
-  return summary.stopped === "interrupted" ? 130 : 0;
+  return interrupted === "SIGTERM" ? 143 : summary.stopped === "interrupted" ? 130 : 0;
 }
 
 function summaryLine(s: Summary, out: string, workers: number): string {

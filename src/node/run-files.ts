@@ -1,0 +1,55 @@
+// Reading what a run folder holds: its recorded config, its metrics log; and cutting the
+// log back to a checkpoint's step when the run resumes.
+
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULTS, resolveConfig, type RunConfig } from "../core/config.js";
+import type { Metrics } from "../core/train.js";
+import { OutputError, writeFileAtomic } from "./files.js";
+
+export function readJsonFile<T>(path: string): T {
+  try {
+    return JSON.parse(readFileSync(path, "utf8")) as T;
+  } catch (e) {
+    throw new OutputError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The config a run folder was trained with (its config.json, checked like command-line
+ * input), with `overrides` applied.
+ */
+export function readRunConfig(dir: string, overrides: Record<string, string | boolean> = {}): { config: RunConfig; saved: Record<string, unknown> } {
+  const saved = readJsonFile<Record<string, unknown>>(join(dir, "config.json"));
+  const recorded: Record<string, string> = {};
+  for (const key of Object.keys(DEFAULTS)) if (key in saved) recorded[key] = String(saved[key]);
+  return { config: resolveConfig({ ...recorded, ...overrides }), saved };
+}
+
+/**
+ * The evaluations in a metrics.jsonl, in order, up to the first line that is not a whole
+ * JSON object with a step (a line torn by a crash ends the log).
+ */
+export function readMetrics(path: string): Metrics[] {
+  const out: Metrics[] = [];
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const m = JSON.parse(line) as Metrics;
+      if (typeof m !== "object" || m === null || !Number.isInteger(m.step)) break;
+      out.push(m);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Cuts metrics.jsonl back to what an uninterrupted run has at `step`: the evaluations of
+ * steps up to it that fall on the schedule (an interrupted run's extra last line goes).
+ */
+export function cutMetrics(path: string, step: number, evalEvery: number): void {
+  const kept = readMetrics(path).filter((m) => m.step <= step && m.step % evalEvery === 0);
+  writeFileAtomic(path, kept.map((m) => JSON.stringify(m) + "\n").join(""));
+}
