@@ -14,7 +14,7 @@ import { MersenneTwister } from "../src/core/data/rng.js";
 import { CheckpointError, encodeTrainingState, readCheckpoint } from "../src/core/io/checkpoint.js";
 import { decodeSafetensors, encodeSafetensors, headerLength, SafetensorsError } from "../src/core/io/safetensors.js";
 import { Run } from "../src/core/run.js";
-import { Trainer } from "../src/core/train.js";
+import { runTraining, Trainer } from "../src/core/train.js";
 import { newEngine } from "./helpers.js";
 
 const CLI = fileURLToPath(new URL("../src/node/cli.js", import.meta.url));
@@ -205,4 +205,23 @@ test("a checkpoint with other shapes, NaN weights, or another p is refused when 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("an event seen only at an interruption's extra evaluation is not carried into the resumed run", async () => {
+  const config = resolveConfig({ p: "11", frac: "0.5", d_model: "16", n_heads: "2", d_head: "8", d_mlp: "32", lr: "1e-2", steps: "150", eval_every: "50", ckpt_every: "0" });
+  const whole = new Trainer(Run.assemble(await newEngine(), config), () => 0);
+  const wholeSummary = await runTraining(whole);
+  // Stopped at step 70 (off the schedule of every 50), as an interrupted run is: its extra
+  // evaluation sees the memorisation (at step 53) that an uninterrupted run sees at step 100.
+  const first = new Trainer(Run.assemble(await newEngine(), config), () => 0);
+  await first.evaluate();
+  for (let i = 0; i < 70; i++) await first.trainStep();
+  await first.evaluate();
+  assert.equal(first.memorizedStep, 70, "the extra evaluation saw the memorisation");
+  const state = encodeTrainingState(first.run.model, first.run.record(), first.state());
+  const resumed = Run.assemble(await newEngine(), config, { resume: { checkpoint: readCheckpoint(state, "ckpt"), source: "ckpt" } });
+  const summary = await runTraining(new Trainer(resumed, () => 0));
+  assert.equal(wholeSummary.memorized_step, 100);
+  assert.equal(summary.memorized_step, 100);
+  assert.deepEqual(resumed.model.buffer("params").read(), whole.run.model.buffer("params").read());
 });

@@ -47,7 +47,15 @@ test("until_grokked stops a little after grokking; the summary records both even
   console.log(`  p=23 grokked at step ${summary.grokked_step}, stopped at ${summary.steps}, ${summary.ms_per_step.toFixed(2)} ms/step`);
 });
 
-test("a diverging run stops with a message naming the step and the fix", async () => {
+test("a diverging run stops with a message naming the step, the likely cause and the fix", async () => {
   const trainer = new Trainer(Run.assemble(await newEngine(), resolveConfig({ ...SMALL, lr: "1e30" })));
-  await assert.rejects(runTraining(trainer), (e: Error) => e instanceof TrainingError && /at step \d+ \(lr 1e\+30\).*lower --lr/.test(e.message));
+  await assert.rejects(runTraining(trainer), (e: Error) => e instanceof TrainingError && /at step \d+: training diverged; lower --lr \(now 1e\+30\)/.test(e.message));
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ weight_decay: "1e308" }, /--lr 0.001 times --weight-decay 1e\+308 is 1e\+305, at least 1: each step flips or zeroes the weights; lower --weight-decay/],
+    [{ eps: "5e-324" }, /--eps 5e-324 rounds to 0 in float32, so a zero gradient's update is 0\/0; use about 1e-8/],
+  ];
+  for (const [overrides, message] of cases) {
+    const t = new Trainer(Run.assemble(await newEngine(), resolveConfig({ ...SMALL, ...overrides })));
+    await assert.rejects(runTraining(t), (e: Error) => e instanceof TrainingError && message.test(e.message), JSON.stringify(overrides));
+  }
 });

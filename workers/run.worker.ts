@@ -11,7 +11,8 @@ import { Run } from "../src/core/run.js";
 import type { Summary } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
 import { checkpointSteps, latestCheckpoint, readInitCheckpoint, rewindTo, type ResumePoint } from "../src/node/checkpoints.js";
-import { OutputError, prepareRunDir } from "../src/node/files.js";
+import { OutputError } from "../src/node/files.js";
+import { openExistingRunDir, openRunDir, type RunDir } from "../src/node/run-dir.js";
 import { recordFailure, trainIntoFolder, yieldEvery } from "../src/node/run-folder.js";
 import { loadEngine } from "../src/node/wasm.js";
 
@@ -31,11 +32,12 @@ export const api = {
     engine ??= await loadEngine();
     stopping = false;
     let run: Run | undefined;
+    let rd: RunDir | undefined;
     try {
       // A folder holding this run's checkpoints goes on from the newest; any other starts afresh.
       const point = resumePoint(folder, config);
+      rd = point ? openExistingRunDir(folder) : openRunDir(folder, "overwrite");
       if (point) rewindTo(folder, point.step, config);
-      else prepareRunDir(folder, true);
       run = Run.assemble(engine, config, point ? { resume: point } : { weights: config.init_from === "" ? undefined : readInitCheckpoint(config.init_from) });
       const { summary } = await trainIntoFolder(folder, run, {
         workers: 1,
@@ -45,9 +47,11 @@ export const api = {
       });
       return { status: summary.stopped === "interrupted" ? "interrupted" : "done", summary };
     } catch (e) {
-      return { status: "failed", error: recordFailure(folder, config, e) };
+      // A folder this worker could not take (another process holds it) is left as it is.
+      return { status: "failed", error: rd ? recordFailure(folder, config, e) : e instanceof Error ? e.message : String(e) };
     } finally {
       run?.dispose();
+      rd?.commit();
     }
   },
   /** Stops the run in flight at its next step (it writes its files as interrupted). */

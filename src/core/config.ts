@@ -104,12 +104,20 @@ function parseValue(key: Key, raw: string | boolean): string | number | boolean 
   }
   if (typeof raw !== "string") throw new ConfigError(`--${flag(key)} needs a value`);
   if (kind === "number") {
+    // Decimal only: no hexadecimal, no blanks, no exponent on a count.
+    const integer = INTEGER_KEYS.has(key);
+    if (!(integer ? /^\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/).test(raw)) {
+      throw new ConfigError(`--${flag(key)} must be a decimal ${integer ? "integer" : "number"}, got '${raw}'`);
+    }
     const x = Number(raw);
-    if (raw.trim() === "" || !Number.isFinite(x)) throw new ConfigError(`--${flag(key)} must be a number, got '${raw}'`);
+    if (!Number.isFinite(x)) throw new ConfigError(`--${flag(key)} must be a finite number, got '${raw}'`);
     return x;
   }
   return raw;
 }
+
+/** The keys that count things: digits only. */
+const INTEGER_KEYS: ReadonlySet<string> = new Set(["p", "seed", "steps", "eval_every", "d_model", "n_heads", "d_head", "d_mlp", "ckpt_every", "keep_ckpts"]);
 
 const flag = (key: string): string => key.replace(/_/g, "-");
 

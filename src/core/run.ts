@@ -12,12 +12,12 @@ import { Vocab, type VocabRecord } from "./data/vocab.js";
 import { FourierProgress } from "./fourier/progress.js";
 import { checkCompatible, CheckpointError, loadWeights, restoreTrainingState, type Checkpoint, type TrainingState } from "./io/checkpoint.js";
 import type { Executor } from "./model/executor.js";
-import { FastPath } from "./model/fast.js";
+import { batchFloats, FastPath } from "./model/fast.js";
 import { initParams } from "./model/init.js";
 import { Model, type Batch, type Path } from "./model/model.js";
-import { moduleParams, type Dims } from "./model/params.js";
+import { moduleParams, paramLayout, type Dims } from "./model/params.js";
 import { ReferencePath } from "./model/reference.js";
-import type { Engine } from "./wasm/engine.js";
+import type { Engine, Kernels } from "./wasm/engine.js";
 
 /** A checkpoint and where it came from (named in error messages: a path, a URL). */
 export interface CheckpointSource {
@@ -36,6 +36,32 @@ export interface RunOptions {
   weights?: CheckpointSource;
   /** Continue a run: weights, AdamW moments, step and events from a training-state checkpoint. */
   resume?: CheckpointSource;
+  /**
+   * Refuse, before laying anything out, a run that would need more memory than this (and
+   * say what names the limit); `analysis`: whether the analysis at its end counts.
+   */
+  memoryLimit?: { bytes: number; name: string; analysis?: boolean };
+}
+
+const GB = 2 ** 30, MB = 2 ** 20;
+export const formatBytes = (b: number): string => (b >= GB ? `${(b / GB).toFixed(1)} GB` : `${Math.max(1, Math.round(b / MB))} MB`);
+
+/**
+ * What a run lays out in WebAssembly memory, by part (bytes): the four parameter buffers,
+ * the fast path's tables, the train and test batches, and the analysis at its end (a batch
+ * of all p^2 inputs and its 2-D transforms).
+ */
+export function memoryEstimate(k: Pick<Kernels, "panels_size">, config: RunConfig, dims: Dims, data: Dataset): Record<string, number> {
+  const sum = (o: object): number => Object.values(o).reduce((s: number, x: number) => s + x, 0);
+  const batch = (n: number, backward: boolean): number => 4 * n + (config.path === "reference" ? sum(ReferencePath.batchFloats(dims, n, backward)) : sum(batchFloats(k, dims, n, backward).sizes));
+  const all = config.p ** 2;
+  return {
+    model: 4 * paramLayout(dims).total * 4,
+    tables: (config.path === "fast" ? FastPath.tablesFloats(k, dims) : 0) * 4,
+    "train batch": batch(data.train.n, true) * 4,
+    "test batch": batch(data.test.n, false) * 4,
+    analysis: (FastPath.tablesFloats(k, dims) + batch(all, false) + 2 * all * Math.max(dims.d_vocab, dims.d_mlp)) * 4,
+  };
 }
 
 /** The resolved config as a run folder records it (config.json, checkpoint metadata). */
@@ -75,6 +101,8 @@ export class Run {
     readonly fourier: FourierProgress,
     /** The step, events and timing a resumed run continues from. */
     readonly resumed: TrainingState | undefined,
+    /** About how many bytes of WebAssembly memory it lays out, its analysis included. */
+    readonly memoryBytes: number,
     private readonly mark: number,
   ) {}
 
@@ -87,17 +115,26 @@ export class Run {
       throw new ConfigError(`task '${config.task}' at p=${config.p} with --frac ${config.frac} leaves ${data.train.n} train and ${data.test.n} test pairs: both must be non-empty`);
     }
     if (config.init_from !== "" && !options.weights && !options.resume) throw new ConfigError(`init_from ${config.init_from}: the host passed no checkpoint for it`);
+    const dims = dimsOf(config, vocab);
+    const memory = memoryEstimate(engine.k, config, dims, data);
+    const limit = options.memoryLimit;
+    if (limit && limit.analysis === false) delete memory.analysis;
+    const need = Object.values(memory).reduce((s, x) => s + x, 0);
+    if (limit && need > limit.bytes) {
+      const parts = Object.entries(memory).sort(([, a], [, b]) => b - a).slice(0, 3).map(([part, b]) => `${part} ${formatBytes(b)}`).join(", ");
+      throw new ConfigError(`this run needs about ${formatBytes(need)} of memory (${parts}), more than ${limit.name} (${formatBytes(limit.bytes)}): lower --frac, --p or the model sizes${memory.analysis ? ", or skip the analysis (--no-report)" : ""}`);
+    }
     for (const given of [options.weights, options.resume]) if (given) checkCompatible(given.checkpoint, config, vocab, given.source);
     const mark = engine.mark();
     try {
-      const model = new Model(engine, dimsOf(config, vocab), new Set(moduleParams(config.freeze)));
+      const model = new Model(engine, dims, new Set(moduleParams(config.freeze)));
       initParams(model, config.seed);
       if (options.weights) loadWeights(model, options.weights.checkpoint, moduleParams(config.load), options.weights.source);
       const resumed = options.resume && restoreTrainingState(model, options.resume.checkpoint, options.resume.source);
       if (resumed && resumed.events.length !== tasks.length) throw new CheckpointError(`${options.resume!.source} records ${resumed.events.length} tasks, this run has ${tasks.length}`);
       const path = config.path === "reference" ? new ReferencePath(model) : new FastPath(model, options.executor);
       const train = path.newBatch(data.train, true), test = path.newBatch(data.test, false);
-      return new Run(config, tasks, vocab, data, model, path, train, test, new FourierProgress(model, config.p), resumed, mark);
+      return new Run(config, tasks, vocab, data, model, path, train, test, new FourierProgress(model, config.p), resumed, need, mark);
     } catch (e) {
       engine.release(mark);
       throw e;

@@ -6,7 +6,7 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
 import { ConfigError, DEFAULTS, isConfigKey, resolveConfig, type RunConfig } from "./config.js";
-import { TaskError, TASKS } from "./data/tasks.js";
+import { resolveTask, TaskError, TASKS } from "./data/tasks.js";
 import type { Metrics, Summary } from "./train.js";
 
 export class SweepError extends Error {}
@@ -152,8 +152,37 @@ export function sweepId(cells: readonly SweepCell[]): string {
 
 /** A readable, unique folder name: the axis values (the task's alone), then the id. */
 export function folderName(axes: Record<string, string>, id: string): string {
-  const slug = Object.entries(axes).map(([k, v]) => (k === "task" ? v : `${k}${v}`)).join("_").replace(/[^A-Za-z0-9+\-.=_]+/g, "_").slice(0, 60);
+  const slug = Object.entries(axes).map(([k, v]) => (k === "task" ? taskSlug(v) : `${k}${v}`)).join("_").replace(/[^A-Za-z0-9+\-.=_]+/g, "_").slice(0, 60);
   return `${slug ? `${slug}-` : ""}${id.slice(0, 8)}`;
+}
+
+/**
+ * A task list in a folder name: each member's registry name ("(a+b)^2" is sum2), or the
+ * expression with only letters, digits and + - kept; members joined by "_".
+ */
+export function taskSlug(spec: string): string {
+  return spec.split(",").map((m) => slugOf(m).slug).join("_");
+}
+
+// A member's slug, and whether it names a registry task (whose names are unique as they are).
+function slugOf(member: string): { slug: string; registry: boolean } {
+  try {
+    const task = resolveTask(member);
+    return { slug: task.name.replace(/[^A-Za-z0-9+-]+/g, ""), registry: TASKS.includes(task) };
+  } catch {
+    return { slug: member.replace(/[^A-Za-z0-9+-]+/g, ""), registry: false };
+  }
+}
+
+/**
+ * The default folder of a run: <tasks>_p<p>_r<frac>_s<seed>, with a short hash of the task
+ * when a member is an expression of its own (its slug may match another's) or the name had
+ * to be cut.
+ */
+export function runFolderName(config: RunConfig): string {
+  const slug = taskSlug(config.task);
+  const unique = config.task.split(",").every((m) => slugOf(m).registry) && slug.length <= 40;
+  return `${unique ? slug : `${slug.slice(0, 40)}-${hashOf(config.task).slice(0, 6)}`}_p${config.p}_r${config.frac}_s${config.seed}`;
 }
 
 /** One run of a sweep, as its folder records it: what it is and how it ended. */

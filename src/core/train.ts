@@ -55,6 +55,18 @@ export interface Summary extends Events {
 
 export class TrainingError extends Error {}
 
+/**
+ * The likely cause of a diverged run, and the fix: an eps below float32's smallest normal
+ * number rounds away (a zero gradient's update becomes 0/0); a learning rate of 1 or more;
+ * AdamW's decoupled decay, which multiplies the weights by 1 - lr * weight_decay each step
+ * (at or below 0 it flips or zeroes them); otherwise the learning rate.
+ */
+export function divergenceCause(c: RunConfig): string {
+  if (c.eps < 1.2e-38) return `--eps ${c.eps} rounds to 0 in float32, so a zero gradient's update is 0/0; use about 1e-8`;
+  if (c.lr < 1 && c.lr * c.weight_decay >= 1) return `--lr ${c.lr} times --weight-decay ${c.weight_decay} is ${c.lr * c.weight_decay}, at least 1: each step flips or zeroes the weights; lower --weight-decay`;
+  return `lower --lr (now ${c.lr})`;
+}
+
 /** The step by which all of `steps` had happened, or null while one has not. */
 const latest = (steps: readonly (number | null)[]): number | null => (steps.some((s) => s === null) ? null : Math.max(...(steps as number[])));
 
@@ -73,7 +85,10 @@ export class Trainer {
     this.step = state?.step ?? 0;
     this.trainMs = state?.train_ms ?? 0;
     this.startMs = clock() - 1000 * (state?.wall_s ?? 0);
-    this.events = state ? state.events.map((e) => ({ ...e })) : run.tasks.map(() => ({ memorized_step: null, grokked_step: null }));
+    // An event seen at an evaluation off the schedule (the extra one of an interrupted run)
+    // is not one an uninterrupted run has seen: it is seen again, or not, on the schedule.
+    const scheduled = (step: number | null): number | null => (step !== null && step % run.config.eval_every === 0 ? step : null);
+    this.events = state ? state.events.map((e) => ({ memorized_step: scheduled(e.memorized_step), grokked_step: scheduled(e.grokked_step) })) : run.tasks.map(() => ({ memorized_step: null, grokked_step: null }));
   }
 
   /** What a training-state checkpoint of this moment records besides the tensors. */
@@ -98,7 +113,7 @@ export class Trainer {
     model.zeroGrad();
     const loss = totalLoss(await path.lossAndGrad(train));
     if (!Number.isFinite(loss)) {
-      throw new TrainingError(`train loss became ${loss} at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
+      throw new TrainingError(`train loss became ${loss} at step ${this.step}: training diverged; ${divergenceCause(this.config)}`);
     }
     this.step++;
     model.adamwStep(this.config, this.step);
@@ -132,7 +147,7 @@ export class Trainer {
       wall_s: (this.clock() - this.startMs) / 1000,
     };
     if (!Number.isFinite(m.train_loss) || !Number.isFinite(m.test_loss)) {
-      throw new TrainingError(`loss became ${m.train_loss} (train) / ${m.test_loss} (test) at step ${this.step} (lr ${this.config.lr}): training diverged; lower --lr`);
+      throw new TrainingError(`loss became ${m.train_loss} (train) / ${m.test_loss} (test) at step ${this.step}: training diverged; ${divergenceCause(this.config)}`);
     }
     this.events.forEach((e, i) => {
       if (e.memorized_step === null && train[i]!.correct / data.train.segments[i]!.n >= MEMORIZED_ACC) e.memorized_step = this.step;

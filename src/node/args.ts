@@ -1,6 +1,6 @@
 // A command's words (after its name) -> flags and positional arguments.
 // `--key value` and `--key=value`; kebab-case flags map to snake_case config keys
-// (--eval-every -> eval_every); a flag in `switches` takes no value unless given with '='.
+// (--eval-every -> eval_every); a flag in `switches` takes no value, or `=true` / `=false`.
 
 export class UsageError extends Error {}
 
@@ -22,7 +22,8 @@ export function parseArgs(argv: readonly string[], switches: ReadonlySet<string>
     const key = (eq < 0 ? word.slice(2) : word.slice(2, eq)).replace(/-/g, "_");
     if (key === "") throw new UsageError(`malformed flag '${word}'`);
     if (key in flags) throw new UsageError(`--${key.replace(/_/g, "-")} is given twice`);
-    if (eq >= 0) flags[key] = word.slice(eq + 1);
+    if (eq >= 0 && switches.has(key)) flags[key] = switchValue(key, word.slice(eq + 1));
+    else if (eq >= 0) flags[key] = word.slice(eq + 1);
     else if (switches.has(key)) flags[key] = true;
     else {
       const value = argv[i + 1];
@@ -32,4 +33,25 @@ export function parseArgs(argv: readonly string[], switches: ReadonlySet<string>
     }
   }
   return { flags, positional };
+}
+
+function switchValue(key: string, value: string): boolean {
+  if (value === "true" || value === "false") return value === "true";
+  throw new UsageError(`--${key.replace(/_/g, "-")} takes no value, or =true / =false, got '${value}'`);
+}
+
+/** A count given on the command line (--workers, --concurrency): decimal digits in [min, max]. */
+export function parseCount(flag: string, raw: string | boolean | undefined, min: number, max: number, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${flag} must be an integer from ${min} to ${max}, got '${String(raw)}'`);
+  return n;
+}
+
+/** A size given on the command line: bytes, or with a unit (500M, 2G, 1.5GB). */
+export function parseBytes(flag: string, raw: string | boolean): number {
+  const m = typeof raw === "string" ? /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(raw.trim()) : null;
+  const bytes = m ? Number(m[1]) * 1024 ** " KMGT".indexOf((m[2] || " ").toUpperCase()) : NaN;
+  if (!(bytes >= 1)) throw new UsageError(`--${flag} must be a size such as 2G or 500M, got '${String(raw)}'`);
+  return Math.floor(bytes);
 }

@@ -6,7 +6,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { RunConfig } from "../core/config.js";
-import { CheckpointError, encodeTrainingState, readCheckpoint } from "../core/io/checkpoint.js";
+import { CheckpointError, encodeTrainingState, readCheckpoint, type Checkpoint } from "../core/io/checkpoint.js";
 import { decodeHeader, headerLength, SafetensorsError } from "../core/io/safetensors.js";
 import type { CheckpointSource, Run } from "../core/run.js";
 import { recordId } from "../core/sweep.js";
@@ -71,6 +71,17 @@ export interface ResumePoint extends CheckpointSource {
   skipped: string[];
 }
 
+// The config ids of two records with the keys a resume may change blanked.
+const runId = (record: Record<string, unknown>): string => recordId({ ...record, ...Object.fromEntries(RESUMABLE.map((k) => [k, null])) });
+
+/** Refuses a checkpoint recorded with another config than this run's (but for how long it trains). */
+export function checkSameRun(checkpoint: Checkpoint, config: RunConfig, source: string): void {
+  const theirs = checkpoint.config;
+  if (!theirs || runId(theirs) === runId(config as unknown as Record<string, unknown>)) return;
+  const differs = Object.keys(config).filter((k) => !(RESUMABLE as readonly string[]).includes(k) && JSON.stringify(theirs[k]) !== JSON.stringify(config[k as keyof RunConfig]));
+  throw new CheckpointError(`${source} belongs to another run (${differs.map((k) => `${k} ${JSON.stringify(theirs[k])} there, ${JSON.stringify(config[k as keyof RunConfig])} in config.json`).join("; ")})`);
+}
+
 /**
  * The newest checkpoint of a run folder that reads whole and belongs to this run (its
  * config equal to `config` but for how long it trains). A corrupt newer one is skipped with
@@ -78,17 +89,12 @@ export interface ResumePoint extends CheckpointSource {
  */
 export function latestCheckpoint(out: string, config: RunConfig): ResumePoint {
   const skipped: string[] = [];
-  const want = recordId({ ...config, ...Object.fromEntries(RESUMABLE.map((k) => [k, null])) });
   for (const step of checkpointSteps(out)) {
     const source = checkpointPath(out, step);
     try {
       const checkpoint = readCheckpoint(readFileSync(source), source);
       if (checkpoint.kind !== "training-state" || !checkpoint.state) throw new CheckpointError(`${source} holds no training state`);
-      const theirs = checkpoint.config ?? {};
-      if (recordId({ ...theirs, ...Object.fromEntries(RESUMABLE.map((k) => [k, null])) }) !== want) {
-        const differs = Object.keys(config).filter((k) => !(RESUMABLE as readonly string[]).includes(k) && JSON.stringify(theirs[k]) !== JSON.stringify(config[k as keyof RunConfig]));
-        throw new CheckpointError(`${source} belongs to another run (${differs.map((k) => `${k} ${JSON.stringify(theirs[k])} there, ${JSON.stringify(config[k as keyof RunConfig])} in config.json`).join("; ")})`);
-      }
+      checkSameRun({ ...checkpoint, config: checkpoint.config ?? {} }, config, source);
       if (checkpoint.state.step !== step) throw new CheckpointError(`${source} says it is at step ${checkpoint.state.step}`);
       return { checkpoint, source, step, skipped };
     } catch (e) {

@@ -1,15 +1,9 @@
 #!/usr/bin/env node
-// `grok`: the command line. Each subcommand lives in commands/. Bad input -> one line
-// naming the value and what is allowed, exit code 2, and nothing written.
+// `grok`: the command line. Each subcommand lives in commands/; every failure goes through
+// one boundary (errors.ts): one line, an exit code, nothing half-written.
 
-import { ConfigError } from "../core/config.js";
-import { TaskError } from "../core/data/tasks.js";
-import { CheckpointError } from "../core/io/checkpoint.js";
-import { SafetensorsError } from "../core/io/safetensors.js";
-import { SweepError } from "../core/sweep.js";
-import { TrainingError } from "../core/train.js";
 import { parseArgs, UsageError } from "./args.js";
-import { OutputError } from "./files.js";
+import { reportFailure, tolerateClosedStdout } from "./errors.js";
 import type { Command } from "./commands/command.js";
 import { analyze } from "./commands/analyze.js";
 import { sweep } from "./commands/sweep.js";
@@ -44,17 +38,8 @@ async function main(argv: string[]): Promise<number> {
   return command.run(args);
 }
 
-const BAD_INPUT = [UsageError, ConfigError, TaskError, OutputError, SafetensorsError, CheckpointError, SweepError];
-
+tolerateClosedStdout();
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (e: unknown) => {
-    const bad = BAD_INPUT.some((E) => e instanceof E);
-    if (bad || e instanceof TrainingError) {
-      process.stderr.write(`grok: error: ${(e as Error).message}\n`);
-      process.exitCode = bad ? 2 : 1;
-    } else {
-      throw e;
-    }
-  },
+  (e: unknown) => { process.exitCode = reportFailure(e); },
 );

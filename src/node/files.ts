@@ -1,8 +1,8 @@
 // Run-folder files, written so that no reader ever sees half a file: whole files go to a
 // temporary name first and are renamed into place; the metrics log grows by whole lines.
 
-import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 export class OutputError extends Error {}
 
@@ -23,7 +23,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     syncDir(dirname(path));
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw Object.assign(e as Error, { path });
   }
 }
 
@@ -40,33 +40,26 @@ function syncDir(dir: string): void {
 export const RUN_FILES = ["config.json", "metrics.jsonl", "model.safetensors", "summary.json", "analysis.json", "report.html", "error.json", "checkpoints"];
 
 /**
- * Makes sure `dir` exists and can be written, before any training starts. A folder that
- * already holds a run is only reused with `force`, and then every file of the old run goes
- * first, so nothing of it is left beside the new one.
+ * metrics.jsonl: created empty (or, resuming, kept as it is), then one whole line appended
+ * per evaluation. A line that cannot be written whole (a full disk) is cut off again before
+ * the error goes on, so the log always ends with a whole line.
  */
-export function prepareRunDir(dir: string, force: boolean): void {
-  if (!force && existsSync(join(dir, "metrics.jsonl"))) {
-    throw new OutputError(`output folder ${dir} already holds a run: pass --force to overwrite it, or choose another --out`);
-  }
-  try {
-    makeDirs(dir);
-    for (const f of RUN_FILES) rmSync(join(dir, f), { force: true, recursive: true });
-    const probe = join(dir, `.write-test.${process.pid}.tmp`);
-    writeFileSync(probe, "");
-    rmSync(probe);
-  } catch (e) {
-    throw new OutputError(`cannot write to output folder ${dir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): choose a writable --out`);
-  }
-}
-
-/** metrics.jsonl: created empty (or, resuming, kept as it is), then one whole line appended per evaluation. */
 export class LineLog {
+  private size: number;
+
   constructor(readonly path: string, keep = false) {
     if (!keep) writeFileAtomic(path, "");
+    this.size = statSync(path).size;
   }
 
   append(line: string): void {
-    appendFileSync(this.path, line);
+    try {
+      appendFileSync(this.path, line);
+    } catch (e) {
+      truncateSync(this.path, this.size);
+      throw Object.assign(e as Error, { path: this.path });
+    }
+    this.size += Buffer.byteLength(line);
   }
 }
 

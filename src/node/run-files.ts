@@ -3,27 +3,42 @@
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULTS, resolveConfig, type RunConfig } from "../core/config.js";
-import type { Metrics } from "../core/train.js";
+import type { RunConfig } from "../core/config.js";
+import { parseConfigRecord, parseSummary } from "../core/io/run-files.js";
+import type { Metrics, Summary } from "../core/train.js";
 import { OutputError, writeFileAtomic } from "./files.js";
 
-export function readJsonFile<T>(path: string): T {
+/** The text of a file of a run folder; an unreadable one (missing, a folder) is bad input naming it. */
+export function readRunFile(path: string): string {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as T;
+    return readFileSync(path, "utf8");
   } catch (e) {
-    throw new OutputError(`cannot read ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OutputError(`cannot read ${path}${code === "EISDIR" ? ": it is a folder" : ` (${code ?? (e as Error).message})`}`);
+  }
+}
+
+export function readRunFileBytes(path: string): Uint8Array {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new OutputError(`cannot read ${path}${code === "EISDIR" ? ": it is a folder" : ` (${code ?? (e as Error).message})`}`);
   }
 }
 
 /**
- * The config a run folder was trained with (its config.json, checked like command-line
- * input), with `overrides` applied.
+ * The config a run folder was trained with (its config.json, read strictly and checked like
+ * command-line input), with `overrides` applied.
  */
 export function readRunConfig(dir: string, overrides: Record<string, string | boolean> = {}): { config: RunConfig; saved: Record<string, unknown> } {
-  const saved = readJsonFile<Record<string, unknown>>(join(dir, "config.json"));
-  const recorded: Record<string, string> = {};
-  for (const key of Object.keys(DEFAULTS)) if (key in saved) recorded[key] = String(saved[key]);
-  return { config: resolveConfig({ ...recorded, ...overrides }), saved };
+  const path = join(dir, "config.json");
+  return parseConfigRecord(readRunFile(path), path, overrides);
+}
+
+export function readSummary(dir: string): Summary {
+  const path = join(dir, "summary.json");
+  return parseSummary(readRunFile(path), path);
 }
 
 /**

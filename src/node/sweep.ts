@@ -11,7 +11,6 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, extname, join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { parse as parseYaml } from "yaml";
 import { gridTables, mergeSpecs, recordId, rowsToCsv, specFromDocument, specFromFlags, SweepError, sweepId, sweepRows, type RunFolder, type SweepCell, type SweepRow, type SweepSpec } from "../core/sweep.js";
 import type { Metrics, Summary } from "../core/train.js";
 import { renderSweepReport } from "../report/sweep.js";
@@ -30,7 +29,7 @@ export interface SweepOptions {
 }
 
 /** The spec of `grok sweep [FILE] [--key values ...]`: a JSON or YAML file, inline flags, or both (flags win). */
-export function readSpec(file: string | undefined, flags: Record<string, string | boolean>): SweepSpec {
+export async function readSpec(file: string | undefined, flags: Record<string, string | boolean>): Promise<SweepSpec> {
   const inline = specFromFlags(flags);
   if (file === undefined) return inline;
   let text: string;
@@ -41,7 +40,7 @@ export function readSpec(file: string | undefined, flags: Record<string, string 
   }
   let doc: unknown;
   try {
-    doc = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    doc = /\.ya?ml$/i.test(file) ? (await import("yaml")).parse(text) : JSON.parse(text);
   } catch (e) {
     throw new SweepError(`sweep file ${file} is not valid ${/\.ya?ml$/i.test(file) ? "YAML" : "JSON"}: ${(e as Error).message.split("\n")[0]}`);
   }
@@ -73,12 +72,13 @@ export async function runSweep(cells: readonly SweepCell[], opts: SweepOptions):
   const slots = Math.max(1, Math.min(opts.concurrency, pending.length));
   let interrupted = false;
   const onSignal = (): void => {
+    if (interrupted) return; // a second signal waits for the runs in flight to write their files
     interrupted = true;
     display.note("stopping: the runs in flight write their files as interrupted; run the same command again to resume");
     for (const s of pool) if (s.cell) void s.remote.stop();
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const pool: Slot[] = [];
   try {
     for (let i = 0; i < slots; i++) pool.push(spawn());
@@ -117,8 +117,8 @@ export async function runSweep(cells: readonly SweepCell[], opts: SweepOptions):
       died,
     ]);
     slot.worker.removeAllListeners("exit").removeAllListeners("error");
-    if (outcome.status === "failed" && !existsSync(join(folder, "error.json"))) recordFailure(folder, cell.config!, new Error(outcome.error));
     if (outcome.status === "failed" && /worker thread/.test(outcome.error)) {
+      recordFailure(folder, cell.config!, new Error(outcome.error));
       await slot.worker.terminate();
       Object.assign(slot, spawn());
     }

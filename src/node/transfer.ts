@@ -9,7 +9,6 @@ import { join } from "node:path";
 import type { SweepCell } from "../core/sweep.js";
 import type { Summary } from "../core/train.js";
 import { cellRun, remainingFracs, sourceRun, transferCsv, transferRow, type Attempt, type Curve, type TransferPlan, type TransferRow } from "../core/transfer.js";
-import { renderTransferReport } from "../report/transfer.js";
 import { writeFileAtomic } from "./files.js";
 import { readMetrics } from "./run-files.js";
 import { runSweep, type SweepOptions } from "./sweep.js";
@@ -93,5 +92,6 @@ async function writeTransfer(out: string, plan: TransferPlan, rows: TransferRow[
     const path = join(out, "grid", "runs", first.folder, "metrics.jsonl");
     return existsSync(path) ? [[r, readMetrics(path).map(({ step, test_acc }) => ({ step, test_acc }))] as [TransferRow, Curve]] : [];
   }));
+  const { renderTransferReport } = await import("../report/transfer.js"); // vega: loaded when drawing
   writeFileAtomic(join(out, "report.html"), await renderTransferReport(plan, rows, curves));
 }

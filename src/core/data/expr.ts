@@ -18,8 +18,13 @@ export type Expr =
 
 export class ExprError extends Error {}
 
+/** The longest expression read, and the deepest nesting (parentheses and unary minus). */
+export const MAX_EXPR_LENGTH = 300;
+export const MAX_EXPR_DEPTH = 32;
+
 /** Parses `source`; throws ExprError naming the position and what was expected. */
 export function parseExpr(source: string): Expr {
+  if (source.length > MAX_EXPR_LENGTH) throw new ExprError(`the expression is ${source.length} characters long (at most ${MAX_EXPR_LENGTH})`);
   const parser = new Parser(source);
   const expr = parser.expr();
   parser.expectEnd();
@@ -83,7 +88,16 @@ const MAX_EXPONENT = 64n;
 
 class Parser {
   private pos = 0;
+  private depth = 0;
   constructor(private readonly src: string) {}
+
+  // Parses one nested level (a parenthesis, a unary minus) with `inner`, up to MAX_EXPR_DEPTH deep.
+  private nested(inner: () => Expr): Expr {
+    if (++this.depth > MAX_EXPR_DEPTH) throw new ExprError(`"${this.src.slice(0, 40)}…" is nested more than ${MAX_EXPR_DEPTH} levels deep (parentheses and unary minus)`);
+    const e = inner();
+    this.depth--;
+    return e;
+  }
 
   expr(): Expr {
     let left = this.term();
@@ -116,7 +130,7 @@ class Parser {
   private unary(): Expr {
     if (this.peek() === "-") {
       this.pos++;
-      return { kind: "neg", arg: this.unary() };
+      return { kind: "neg", arg: this.nested(() => this.unary()) };
     }
     return this.power();
   }
@@ -146,7 +160,7 @@ class Parser {
     }
     if (c === "(") {
       this.pos++;
-      const inner = this.expr();
+      const inner = this.nested(() => this.expr());
       if (this.peek() !== ")") throw this.error("')'");
       this.pos++;
       return inner;

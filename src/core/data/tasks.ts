@@ -87,6 +87,12 @@ export const TASKS: readonly Task[] = [
 
 const compact = (s: string): string => s.replace(/\s+/g, "");
 
+/** `s`, or its start, for an error message. */
+const short = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s);
+
+/** The most tasks one mixture holds. */
+export const MAX_TASKS = 16;
+
 /**
  * The task a --task value names: a registry name ("add", "a2+b2"), a registry formula
  * ("a+b" is the elementary addition with its '+' token), or any expression in a and b
@@ -101,7 +107,7 @@ export function resolveTask(spec: string): Task {
     expr = parseExpr(key);
   } catch (e) {
     if (!(e instanceof ExprError)) throw e;
-    throw new TaskError(`unknown task '${spec}': not a task name (\`grok tasks\` lists them) and not an expression in a and b (${e.message})`);
+    throw new TaskError(`unknown task '${short(spec)}': not a task name (\`grok tasks\` lists them) and not an expression in a and b (${e.message})`);
   }
   return { name: key, formula: key, op: "=", group: "custom", label: (a, b, p) => evalExpr(expr, a, b, p) };
 }
@@ -112,6 +118,7 @@ export function resolveTask(spec: string): Task {
  */
 export function resolveTasks(spec: string): Task[] {
   const members = spec.split(",");
+  if (members.length > MAX_TASKS) throw new TaskError(`task list '${short(spec)}' has ${members.length} members (a mixture has at most ${MAX_TASKS})`);
   if (members.some((m) => compact(m) === "")) throw new TaskError(`task list '${spec}' has an empty member: separate tasks with single commas, e.g. --task add,sub,mul`);
   const tasks = members.map(resolveTask);
   tasks.forEach((t, i) => {

@@ -12,9 +12,11 @@
 // No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
 
 import { CONTEXT, type Split } from "../data/data.js";
+import type { Kernels } from "../wasm/engine.js";
 import { call, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
 import type { Region } from "../wasm/region.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
+import type { Dims } from "./params.js";
 
 /** Shards per batch: twice PARTS, so that when workers claim them the last ones are short. */
 export const MAX_SHARDS = 16;
@@ -68,6 +70,37 @@ export function inTokenOrder(split: Split): Split {
   return { ...split, tokens, labels: Int32Array.from(order, (b) => split.labels[b]!) };
 }
 
+type TableName = (typeof TABLES)[number];
+
+/** The floats of each per-step table (each gradient table has its table's size). */
+export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record<TableName, number> {
+  const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
+  const hd = h * dh;
+  return {
+    Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
+    P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
+    WLTp: k.panels_size(dmlp, dv), WLp: k.panels_size(dv, dmlp),
+  };
+}
+
+/**
+ * The floats of each buffer of a batch of n examples: the per-example fields, dlogits in
+ * panels (8 floats per example and panel) and the whole batch's da_parts.
+ */
+export function batchFloats(k: Pick<Kernels, "panels_size">, dims: Dims, n: number, backward: boolean) {
+  const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
+  const g = backward ? 1 : 0;
+  const widths = { attn: h * CONTEXT, pre: dmlp, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
+  return {
+    widths,
+    sizes: {
+      ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
+      dlogits_panels: g * k.panels_size(n, dv),
+      da_parts: g * PARTS * n * h * CONTEXT,
+    },
+  };
+}
+
 export class FastPath implements Path {
   /** The step's Tables pointer table (forward tables and table gradients). */
   readonly tables: Region<"u32">;
@@ -75,32 +108,24 @@ export class FastPath implements Path {
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
-    const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
-    const hd = h * dh;
-    const sizes: Record<(typeof TABLES)[number], number> = {
-      Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
-      P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
-      WLTp: engine.k.panels_size(dmlp, dv), WLp: engine.k.panels_size(dv, dmlp),
-    };
+    const sizes = tableFloats(engine.k, dims);
     const alloc = (name: string, size: number) => [name, engine.alloc("f32", size)] as const;
-    this.t = Object.fromEntries([...TABLES.map((n) => alloc(n, sizes[n])), ...GRADS.map((n) => alloc(n, sizes[n.slice(1) as (typeof TABLES)[number]]))]) as FastPath["t"];
+    this.t = Object.fromEntries([...TABLES.map((n) => alloc(n, sizes[n])), ...GRADS.map((n) => alloc(n, sizes[n.slice(1) as TableName]))]) as FastPath["t"];
     this.tables = engine.struct("Tables", this.t);
+  }
+
+  /** Floats the tables and their gradients take. */
+  static tablesFloats(k: Pick<Kernels, "panels_size">, dims: Dims): number {
+    const sizes = tableFloats(k, dims);
+    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0);
   }
 
   newBatch(examples: Split, backward: boolean): Batch {
     const split = backward ? inTokenOrder(examples) : examples;
     const { n } = split;
-    const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = this.model.dims;
-    const g = backward ? 1 : 0;
+    const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const engine = this.model.engine;
-    // The per-example fields and their floats per example; dlogits in panels (8 floats per
-    // example and panel), and the whole batch's da_parts.
-    const widths = { attn: h * CONTEXT, pre: dmlp, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
-    const sizes = {
-      ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
-      dlogits_panels: g * engine.k.panels_size(n, dv),
-      da_parts: g * PARTS * n * h * CONTEXT,
-    };
+    const { widths, sizes } = batchFloats(engine.k, this.model.dims, n, backward);
     const whole = this.model.layBatch(split, sizes, (tokens, labels, fields) => engine.struct("FastBatch", { n, tokens, labels, ...fields, panel_rows: n }));
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.

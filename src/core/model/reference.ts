@@ -3,23 +3,28 @@
 
 import { CONTEXT, type Split } from "../data/data.js";
 import type { Batch, LossAndAccuracy, Model, Path } from "./model.js";
+import type { Dims } from "./params.js";
 
 export class ReferencePath implements Path {
   constructor(readonly model: Model) {}
 
   newBatch(split: Split, backward: boolean): Batch {
     const { n } = split;
-    const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = this.model.dims;
+    return this.model.layBatch(split, ReferencePath.batchFloats(this.model.dims, n, backward), (tokens, labels, fields) =>
+      this.model.engine.struct("Batch", { n, tokens, labels, ...fields }));
+  }
+
+  /** The floats of each activation (and, with `backward`, its gradient) of a batch of n examples. */
+  static batchFloats(dims: Dims, n: number, backward: boolean) {
+    const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
     const hd = h * dh;
     const g = backward ? 1 : 0;
-    const sizes = {
+    return {
       x: n * CONTEXT * dm, q: n * hd, k: n * CONTEXT * hd, v: n * CONTEXT * hd, attn: n * h * CONTEXT, z: n * hd,
       resid_mid: n * dm, pre: n * dmlp, post: n * dmlp, resid_post: n * dm, logits: n * dv,
       dlogits: g * n * dv, dresid_post: g * n * dm, dpost: g * n * dmlp, dresid_mid: g * n * dm,
       dz: g * n * hd, dq: g * n * hd, dk: g * n * CONTEXT * hd, dv: g * n * CONTEXT * hd, dx: g * n * CONTEXT * dm,
     };
-    return this.model.layBatch(split, sizes, (tokens, labels, fields) =>
-      this.model.engine.struct("Batch", { n, tokens, labels, ...fields }));
   }
 
   forward(batch: Batch): void {

@@ -54,6 +54,9 @@ const ALIGN = 64;
 /** Bytes left free after every buffer: edge tiles of the GEMMs read (never write) up to 7 floats past a row. */
 const SLACK = 64;
 
+/** The engine could not lay out a buffer: the memory cannot grow that far. */
+export class MemoryError extends Error {}
+
 export class Engine {
   private top = HEAP_START;
   /** Arena marks, innermost last: release() gives back everything above the innermost. */
@@ -87,7 +90,7 @@ export class Engine {
       try {
         this.memory.grow(Math.ceil((end - have) / PAGE));
       } catch {
-        throw new RangeError(`out of WebAssembly memory: need ${(end / 2 ** 20).toFixed(0)} MiB (a smaller p, frac or model needs less)`);
+        throw new MemoryError(`out of WebAssembly memory: need ${(end / 2 ** 20).toFixed(0)} MiB (a smaller p, frac or model needs less)`);
       }
     }
     // Memory given back by release() is dirty, and every region starts zeroed.

@@ -1,7 +1,7 @@
 // `grok sweep`: a grid of runs on a pool of worker threads, or its summary rebuilt.
 
 import { expandSweep } from "../../core/sweep.js";
-import { UsageError } from "../args.js";
+import { parseCount, UsageError } from "../args.js";
 import { defaultConcurrency, defaultSweepDir, readSpec, runSweep, writeSweepSummary } from "../sweep.js";
 import type { Command } from "./command.js";
 import { CONFIG_OPTIONS } from "./train.js";
@@ -43,10 +43,9 @@ error (summary.csv, its folder's error.json) and the others go on.
       return 0;
     }
     if (positional.length > 1) throw new UsageError(`grok sweep takes at most one spec file, got ${positional.join(" ")}`);
-    const concurrency = flags.concurrency === undefined ? defaultConcurrency() : Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be an integer from 1 to 64, got '${flags.concurrency}'`);
+    const concurrency = parseCount("concurrency", flags.concurrency, 1, 64, defaultConcurrency());
     if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
-    const cells = expandSweep(readSpec(positional[0], Object.fromEntries(Object.entries(flags).filter(([k]) => !OPTIONS.includes(k)))));
+    const cells = expandSweep(await readSpec(positional[0], Object.fromEntries(Object.entries(flags).filter(([k]) => !OPTIONS.includes(k)))));
     const out = typeof flags.out === "string" ? flags.out : defaultSweepDir(positional[0], cells);
     const { rows, interrupted } = await runSweep(cells, { out, concurrency, runReports: flags.run_reports === true, quiet: flags.quiet === true });
     const failed = rows.filter((r) => r.status === "failed").length;

@@ -4,16 +4,18 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../../core/config.js";
 import { MAX_WORKERS } from "../../core/model/fast.js";
-import { Run } from "../../core/run.js";
+import { formatBytes, Run } from "../../core/run.js";
+import { runFolderName } from "../../core/sweep.js";
 import { Trainer, type Summary } from "../../core/train.js";
-import { UsageError } from "../args.js";
+import { parseCount, UsageError } from "../args.js";
 import { analysisLine } from "../analyze.js";
 import { latestCheckpoint, readInitCheckpoint, RESUMABLE, rewindTo } from "../checkpoints.js";
-import { prepareRunDir } from "../files.js";
-import { readJsonFile, readRunConfig } from "../run-files.js";
+import { openExistingRunDir, openRunDir, type RunDir } from "../run-dir.js";
+import { readRunConfig, readSummary } from "../run-files.js";
 import { defaultWorkers, WorkerPool } from "../pool.js";
 import { Progress } from "../progress.js";
 import { trainIntoFolder, yieldEvery } from "../run-folder.js";
+import { memoryLimit } from "../memory.js";
 import { loadEngine } from "../wasm.js";
 import type { Command } from "./command.js";
 
@@ -33,9 +35,9 @@ export const CONFIG_OPTIONS = `  --task NAME|EXPR     task name from \`grok task
   --path fast|reference  how gradients are computed (same mathematics)     [${DEFAULTS.path}]
 `;
 
-const OPTIONS = ["out", "force", "quiet", "no_report", "workers", "resume"];
+const OPTIONS = ["out", "force", "quiet", "no_report", "workers", "resume", "max_memory"];
 /** What `--resume DIR` takes beside: how long to train on, and how to run. */
-const RESUME_OPTIONS = ["resume", "steps", "until_grokked", "workers", "quiet", "no_report"];
+const RESUME_OPTIONS = ["resume", "steps", "until_grokked", "workers", "quiet", "no_report", "max_memory"];
 
 export const train: Command = {
   name: "train",
@@ -57,6 +59,7 @@ ${CONFIG_OPTIONS}  --init-from DIR|FILE  start from a run folder's model (or a .
   --force              overwrite a run folder that already holds a run
   --no-report          skip the analysis and report at the end
   --quiet              no progress output
+  --max-memory SIZE    refuse a run that needs more memory (e.g. 2G) [80% of RAM, at most 4 GiB]
 
 Writes DIR/config.json, metrics.jsonl (one line per evaluation), checkpoints/step-<N>.safetensors
 (weights, AdamW moments, step), model.safetensors (PyTorch names and shapes), summary.json,
@@ -66,8 +69,7 @@ then analysis.json and report.html. Ctrl-C or SIGTERM writes a checkpoint and st
   async run(args) {
     if (args.positional.length > 0) throw new UsageError(`grok train takes no positional arguments, got '${args.positional[0]}'`);
     const { flags } = args;
-    const workers = flags.workers === undefined ? defaultWorkers() : Number(flags.workers);
-    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got '${flags.workers}'`);
+    const workers = parseCount("workers", flags.workers, 1, MAX_WORKERS, defaultWorkers());
     if (flags.resume !== undefined) return resume(flags, workers);
     const cfg = resolveConfig(Object.fromEntries(Object.entries(flags).filter(([k]) => !OPTIONS.includes(k))));
     if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
@@ -76,9 +78,9 @@ then analysis.json and report.html. Ctrl-C or SIGTERM writes a checkpoint and st
     // Everything that can reject the input runs before the run folder is touched.
     const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
     try {
-      const run = Run.assemble(pool ? pool.engine : await loadEngine(), cfg, { executor: pool, weights });
-      prepareRunDir(out, flags.force === true);
-      return await trainInto(out, run, flags, workers, false);
+      const run = Run.assemble(pool ? pool.engine : await loadEngine(), cfg, { executor: pool, weights, memoryLimit: { ...memoryLimit(flags.max_memory), analysis: flags.no_report !== true } });
+      warnIfLarge(run);
+      return await trainInto(openRunDir(out, flags.force === true ? "replace" : "new"), run, flags, workers, false);
     } finally {
       await pool?.close();
     }
@@ -93,36 +95,46 @@ async function resume(flags: Record<string, string | boolean>, workers: number):
   const extra = Object.keys(flags).filter((k) => !RESUME_OPTIONS.includes(k));
   if (extra.length > 0) throw new UsageError(`--resume goes on with the run's own config: only ${RESUMABLE.map((k) => "--" + k.replace("_", "-")).join(" and ")} may change, not --${extra[0]!.replace(/_/g, "-")}`);
   const { config } = readRunConfig(dir, Object.fromEntries(RESUMABLE.filter((k) => k in flags).map((k) => [k, flags[k]!])));
-  const point = latestCheckpoint(dir, config);
-  for (const why of point.skipped) process.stderr.write(`grok: warning: ${why}; resuming from an older checkpoint\n`);
-  const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+  const rd = openExistingRunDir(dir);
+  const pool = workers > 1 ? await WorkerPool.create(workers).catch((e) => { rd.abandon(); throw e; }) : undefined;
   try {
-    const run = Run.assemble(pool ? pool.engine : await loadEngine(), config, { executor: pool, resume: point });
+    const point = latestCheckpoint(dir, config);
+    for (const why of point.skipped) process.stderr.write(`grok: warning: ${why}; resuming from an older checkpoint\n`);
+    const run = Run.assemble(pool ? pool.engine : await loadEngine(), config, { executor: pool, resume: point, memoryLimit: { ...memoryLimit(flags.max_memory), analysis: flags.no_report !== true } });
+    warnIfLarge(run);
     // A run that ended (and wrote its summary) has nothing to resume; one killed while
     // writing its last files goes on to write them.
     const ended = new Trainer(run).stopReason();
-    const summary = existsSync(join(dir, "summary.json")) ? readJsonFile<Summary>(join(dir, "summary.json")) : undefined;
+    const summary = existsSync(join(dir, "summary.json")) ? readSummary(dir) : undefined;
     if (ended && summary && summary.stopped !== "interrupted") {
       throw new UsageError(ended === "steps" ? `${dir} is at step ${point.step} already (--steps ${config.steps}): pass a larger --steps to train on` : `${dir} already grokked and ended at step ${point.step}: pass --until-grokked=false and a larger --steps to train on`);
     }
     rewindTo(dir, point.step, config);
     process.stderr.write(`resuming ${dir} at step ${point.step}\n`);
-    return await trainInto(dir, run, flags, workers, true);
+    return await trainInto(rd, run, flags, workers, true);
+  } catch (e) {
+    rd.abandon();
+    throw e;
   } finally {
     await pool?.close();
   }
 }
 
-function defaultOut(cfg: RunConfig): string {
-  const task = cfg.task.replace(/[^A-Za-z0-9+\-_.]/g, "_");
-  return join("runs", `${task}_p${cfg.p}_r${cfg.frac}_s${cfg.seed}`);
+function warnIfLarge(run: Run): void {
+  if (run.memoryBytes > 2 ** 30) process.stderr.write(`grok: warning: this run lays out about ${formatBytes(run.memoryBytes)} of memory; each step will be slow\n`);
 }
 
-async function trainInto(out: string, run: Run, flags: Record<string, string | boolean>, workers: number, resumed: boolean): Promise<number> {
+function defaultOut(cfg: RunConfig): string {
+  return join("runs", runFolderName(cfg));
+}
+
+// Trains into the run folder, then hands it over (swapped in, when it replaced a run) and
+// prints the outcome. A failure abandons it: a replaced run stays as it was.
+async function trainInto(rd: RunDir, run: Run, flags: Record<string, string | boolean>, workers: number, resumed: boolean): Promise<number> {
+  const out = rd.dir;
   const progress = new Progress(run.config.steps, process.stderr, flags.quiet === true);
   // A signal stops the run after its step: it writes a checkpoint and its files, then exits
-  // 128 + the signal's number.
-  // Later signals are ignored until the files are written.
+  // 128 + the signal's number. Later signals are ignored until the files are written.
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
   const onSignal = (signal: "SIGINT" | "SIGTERM"): void => { interrupted ??= signal; };
   process.on("SIGINT", onSignal);
@@ -130,7 +142,7 @@ async function trainInto(out: string, run: Run, flags: Record<string, string | b
   let memorized: number | null = null;
   let grokked: number | null = null;
   const mixture = run.tasks.length > 1;
-  const { summary, analysis } = await trainIntoFolder(out, run, {
+  const { summary, analysis } = await trainIntoFolder(rd.path, run, {
     workers,
     resumed,
     report: flags.no_report !== true,
@@ -148,10 +160,13 @@ async function trainInto(out: string, run: Run, flags: Record<string, string | b
       // Let signals through about five times a second.
       pause: yieldEvery(200),
     },
+  }).catch((e) => {
+    rd.abandon();
+    throw e;
   });
+  rd.commit();
   progress.done();
-  process.off("SIGINT", onSignal);
-  process.off("SIGTERM", onSignal);
+  // The handlers stay: a signal from here to the exit has nothing left to stop.
   process.stdout.write(summaryLine(summary, out, workers) + "\n");
   if (analysis) process.stdout.write(`${analysisLine(analysis)} -> ${join(out, "report.html")}\n`);
   return interrupted === "SIGTERM" ? 143 : summary.stopped === "interrupted" ? 130 : 0;

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { isConfigKey } from "../../core/config.js";
 import { axisValues, SweepError } from "../../core/sweep.js";
 import { GRIDS, transferPlan } from "../../core/transfer.js";
-import { UsageError } from "../args.js";
+import { parseCount, UsageError } from "../args.js";
 import { defaultConcurrency } from "../sweep.js";
 import { runTransfer } from "../transfer.js";
 import type { Command } from "./command.js";
@@ -54,8 +54,7 @@ DIR/grid/runs. Running the same command again resumes the grid.
       if (!task || !dir) throw new SweepError(`--source-runs '${pair}': write TASK=DIR, e.g. add=runs/add97`);
       return [task, dir];
     }));
-    const concurrency = flags.concurrency === undefined ? defaultConcurrency() : Number(flags.concurrency);
-    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new UsageError(`--concurrency must be an integer from 1 to 64, got '${flags.concurrency}'`);
+    const concurrency = parseCount("concurrency", flags.concurrency, 1, 64, defaultConcurrency());
     const seeds = list("seeds") ?? ["0"];
     const root = typeof flags.out === "string" ? flags.out : join("transfers", flags.grid);
     let code = 0;
