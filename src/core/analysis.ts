@@ -130,13 +130,29 @@ export function restrictedLoss(t2d: Transform2d, F: Float32Array, m: number, key
   return meanLoss(t2d.inverse(project(F, t2d.basis, m, (fi, fj) => keep.has(fi) && keep.has(fj)), m), m, labels, rows);
 }
 
+/** Loss over `rows` with every 2-D component of the frequencies `ks` removed from the logits. */
+export function lossWithout(t2d: Transform2d, F: Float32Array, m: number, ks: readonly number[], labels: Int32Array, rows: readonly number[]): number {
+  const drop = new Set(ks);
+  return meanLoss(t2d.inverse(project(F, t2d.basis, m, (fi, fj) => !drop.has(fi) && !drop.has(fj)), m), m, labels, rows);
+}
+
 /** Loss over `rows` with all 2-D components of frequency k removed from the logits, for k = 1..K. */
 export function excludedLoss(t2d: Transform2d, F: Float32Array, m: number, labels: Int32Array, rows: readonly number[]): { k: number; loss: number }[] {
   const K = (t2d.basis.p - 1) / 2;
-  return Array.from({ length: K }, (_, i) => {
-    const k = i + 1;
-    return { k, loss: meanLoss(t2d.inverse(project(F, t2d.basis, m, (fi, fj) => fi !== k && fj !== k), m), m, labels, rows) };
-  });
+  return Array.from({ length: K }, (_, i) => ({ k: i + 1, loss: lossWithout(t2d, F, m, [i + 1], labels, rows) }));
+}
+
+/**
+ * The Gini coefficient of a spectrum's per-frequency norms sqrt(mu_k^2 + nu_k^2): 0 when
+ * every frequency carries the same, near 1 when one carries all (Nanda et al.'s measure of
+ * sparsity in the Fourier basis).
+ */
+export function gini({ mu, nu }: FrequencyNorms): number {
+  const x = Array.from(mu, (m, i) => Math.hypot(m, nu[i]!)).sort((a, b) => a - b);
+  const total = x.reduce((s, v) => s + v, 0);
+  if (total === 0) return 0;
+  const n = x.length;
+  return (2 * x.reduce((s, v, i) => s + (i + 1) * v, 0)) / (n * total) - (n + 1) / n;
 }
 
 /**
@@ -174,70 +190,151 @@ export function neuronClusters(G: Float32Array, basis: FourierBasis, m: number):
  * out for the call and given back after.
  */
 export function analyze(model: Model, cfg: RunConfig, vocab: Vocab, eta = DEFAULT_ETA): Promise<Analysis> {
-  return model.engine.scoped(() => analyzeModel(model, cfg, vocab, eta));
+  return withLens(model, cfg, vocab, async (lens) => {
+    const progress = new FourierProgress(model, cfg.p, eta);
+    const E = progress.embeddingNorms(), L = progress.neuronLogitNorms();
+    const perTask: TaskAnalysis[] = [];
+    for (const i of lens.tasks.keys()) perTask.push(await lens.scoped(i, (view) => analyzeTask(lens, view)));
+    return {
+      task: cfg.task, p: cfg.p, eta,
+      ffd_E: ffd(E, eta), fcr_E: fcr(E), ffd_L: ffd(L, eta), fcr_L: fcr(L),
+      spectrum_E: summary(E), spectrum_L: summary(L),
+      weight_norms: Object.fromEntries(model.layout.entries.map((e) => [e.name, model.tensorNorm(e.name)])),
+      weight_norm: model.weightNorm(),
+      tasks: perTask,
+    };
+  });
 }
 
-async function analyzeModel(model: Model, cfg: RunConfig, vocab: Vocab, eta: number): Promise<Analysis> {
+/**
+ * What looking at a model takes, laid out once: the Fourier basis, the 2-D transform, a
+ * fast path over the model, the run's tasks and data. Given back when `fn` ends.
+ */
+interface Lens {
+  t2d: Transform2d;
+  path: FastPath;
+  tasks: Task[];
+  vocab: Vocab;
+  data: Dataset;
+  /** Runs `fn` on one task's view; the view's buffers are given back after. */
+  scoped<T>(index: number, fn: (view: TaskView) => Promise<T> | T): Promise<T>;
+}
+
+function withLens<T>(model: Model, cfg: RunConfig, vocab: Vocab, fn: (lens: Lens) => Promise<T>): Promise<T> {
   const { engine } = model;
-  const progress = new FourierProgress(model, cfg.p, eta);
-  const E = progress.embeddingNorms(), L = progress.neuronLogitNorms();
-  const basis = fourierBasis(engine, cfg.p);
-  const t2d = new Transform2d(engine, basis);
-  const path = new FastPath(model);
-  const tasks = resolveTasks(cfg.task);
-  const data = buildDataset(tasks, vocab, cfg.frac, cfg.seed);
-  const perTask: TaskAnalysis[] = [];
-  // One task at a time, each laying out its batch over all p^2 inputs and giving it back.
-  for (const [i, task] of tasks.entries()) perTask.push(await engine.scoped(() => analyzeTask(path, t2d, task, vocab, data, i)));
-  return {
-    task: cfg.task, p: cfg.p, eta,
-    ffd_E: ffd(E, eta), fcr_E: fcr(E), ffd_L: ffd(L, eta), fcr_L: fcr(L),
-    spectrum_E: summary(E), spectrum_L: summary(L),
-    weight_norms: Object.fromEntries(model.layout.entries.map((e) => [e.name, model.tensorNorm(e.name)])),
-    weight_norm: model.weightNorm(),
-    tasks: perTask,
-  };
+  return engine.scoped(() => {
+    const t2d = new Transform2d(engine, fourierBasis(engine, cfg.p));
+    const path = new FastPath(model);
+    const tasks = resolveTasks(cfg.task);
+    const data = buildDataset(tasks, vocab, cfg.frac, cfg.seed);
+    const lens: Lens = { t2d, path, tasks, vocab, data, scoped: (i, f) => engine.scoped(async () => f(await viewTask(lens, i))) };
+    return fn(lens);
+  });
 }
 
-// Task number `index` of the run: the model on all its inputs, in the 2-D Fourier basis.
-async function analyzeTask(path: FastPath, t2d: Transform2d, task: Task, vocab: Vocab, data: Dataset, index: number): Promise<TaskAnalysis> {
+/** One task seen through the lens: the model on all p^2 inputs, its logits in the 2-D basis, and which inputs are train and test pairs. */
+interface TaskView {
+  task: Task;
+  inputs: Split;
+  logits: Float32Array;
+  post: Float32Array;
+  attn: Float32Array;
+  F: Float32Array;
+  norms: number[][];
+  energy: number[];
+  trainRows: number[];
+  testRows: number[];
+  allRows: number[];
+}
+
+async function viewTask({ path, t2d, tasks, vocab, data }: Lens, index: number): Promise<TaskView> {
   const { model } = path;
-  const p = vocab.p, dv = model.dims.d_vocab, dmlp = model.dims.d_mlp, H = model.dims.n_heads;
+  const p = vocab.p, dv = model.dims.d_vocab;
+  const task = tasks[index]!;
   const inputs = allInputs(task, vocab);
   const batch = path.newBatch(inputs, false);
   await path.forward(batch);
   const logits = model.logits(batch).slice();
-  const post = batch.field("post").read();
-  const attn = batch.field("attn").read();
-
   const F = t2d.forward(logits, dv);
   const { norms, energy } = logitSpectrum(F, t2d.basis, dv);
-  const keys = keyFrequencies(energy);
-
   // The rows of this task's train and test pairs among all inputs.
   const rowsOf = (s: Split): number[] => {
     const { start, n } = s.segments[index]!;
     return Array.from({ length: n }, (_, i) => s.tokens[(start + i) * CONTEXT]! * p + s.tokens[(start + i) * CONTEXT + 2]!);
   };
   const trainRows = rowsOf(data.train), testRows = rowsOf(data.test);
-  const allRows = [...trainRows, ...testRows];
+  return { task, inputs, logits, post: batch.field("post").read(), attn: batch.field("attn").read(), F, norms, energy, trainRows, testRows, allRows: [...trainRows, ...testRows] };
+}
 
+// Everything about one task: the model on all its inputs, in the 2-D Fourier basis.
+function analyzeTask({ t2d, path }: Lens, v: TaskView): TaskAnalysis {
+  const { model } = path;
+  const p = t2d.basis.p, dv = model.dims.d_vocab, dmlp = model.dims.d_mlp, H = model.dims.n_heads;
+  const keys = keyFrequencies(v.energy);
   const mean = Array.from({ length: H }, (_, h) => [0, 1, 2].map((i) => {
     let s = 0;
-    for (let r = 0; r < inputs.n; r++) s += attn[(r * H + h) * CONTEXT + i]!;
-    return s / inputs.n;
+    for (let r = 0; r < v.inputs.n; r++) s += v.attn[(r * H + h) * CONTEXT + i]!;
+    return s / v.inputs.n;
   }));
-  const onA = Array.from({ length: H }, (_, h) => Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => attn[((a * p + b) * H + h) * CONTEXT]!)));
-
+  const onA = Array.from({ length: H }, (_, h) => Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => v.attn[((a * p + b) * H + h) * CONTEXT]!)));
   return {
-    task: task.name, formula: task.formula,
-    logit_fourier: { labels: t2d.basis.labels, norms },
-    frequency_energy: energy,
+    task: v.task.name, formula: v.task.formula,
+    logit_fourier: { labels: t2d.basis.labels, norms: v.norms },
+    frequency_energy: v.energy,
     key_frequencies: keys,
-    loss: { train: meanLoss(logits, dv, inputs.labels, trainRows), test: meanLoss(logits, dv, inputs.labels, testRows), all: meanLoss(logits, dv, inputs.labels, allRows) },
-    restricted_loss: restrictedLoss(t2d, F, dv, keys, inputs.labels, allRows),
-    excluded_loss: excludedLoss(t2d, F, dv, inputs.labels, trainRows),
-    neurons: neuronClusters(t2d.forward(post, dmlp), t2d.basis, dmlp),
+    loss: { train: meanLoss(v.logits, dv, v.inputs.labels, v.trainRows), test: meanLoss(v.logits, dv, v.inputs.labels, v.testRows), all: meanLoss(v.logits, dv, v.inputs.labels, v.allRows) },
+    restricted_loss: restrictedLoss(t2d, v.F, dv, keys, v.inputs.labels, v.allRows),
+    excluded_loss: excludedLoss(t2d, v.F, dv, v.inputs.labels, v.trainRows),
+    neurons: neuronClusters(t2d.forward(v.post, dmlp), t2d.basis, dmlp),
     attention: { mean, on_a: onA },
+  };
+}
+
+/** A neuron counts as clustered when one frequency explains at least this share of its variance. */
+export const CLUSTERED_FRACTION = 0.5;
+
+/**
+ * One line of progress.jsonl: the progress measures of Nanda et al. at a step, per task (a
+ * mixture's under `<key>/<task>`): the key frequencies and the share of the logits' energy
+ * they carry, the restricted loss (all pairs, logits on the key frequencies only), the
+ * excluded loss (train pairs, every key frequency removed), the loss over all pairs, how
+ * many neurons are clustered and on which frequencies; and the Gini coefficients of the
+ * W_E and W_L spectra.
+ */
+export type ProgressPoint = Record<string, number | number[] | Record<string, number>>;
+
+/**
+ * The progress measures of `model` now. `keys` fixes each task's key frequencies (e.g. the
+ * final model's, to follow Nanda et al.'s plots over training); by default each step's own.
+ */
+export function measureProgress(model: Model, cfg: RunConfig, vocab: Vocab, step: number, keys?: readonly (readonly number[])[]): Promise<ProgressPoint> {
+  return withLens(model, cfg, vocab, async (lens) => {
+    const progress = new FourierProgress(model, cfg.p);
+    const point: ProgressPoint = { step, gini_E: gini(progress.embeddingNorms()), gini_L: gini(progress.neuronLogitNorms()) };
+    const mixture = lens.tasks.length > 1;
+    for (const i of lens.tasks.keys()) {
+      const measures = await lens.scoped(i, (v) => measureTask(lens, v, keys?.[i]));
+      for (const [k, value] of Object.entries(measures)) point[mixture ? `${k}/${lens.tasks[i]!.name}` : k] = value;
+    }
+    return point;
+  });
+}
+
+function measureTask({ t2d, path }: Lens, v: TaskView, fixed?: readonly number[]): ProgressPoint {
+  const dv = path.model.dims.d_vocab, dmlp = path.model.dims.d_mlp;
+  const keys = fixed ? [...fixed] : keyFrequencies(v.energy);
+  const total = v.energy.reduce((s, e) => s + e, 0);
+  const neurons = neuronClusters(t2d.forward(v.post, dmlp), t2d.basis, dmlp);
+  const clustered = neurons.dominant_frequency.filter((_, n) => neurons.fraction_explained[n]! >= CLUSTERED_FRACTION);
+  const clusters: Record<string, number> = {};
+  for (const k of clustered) clusters[k] = (clusters[k] ?? 0) + 1;
+  return {
+    key_frequencies: keys,
+    key_weight: total > 0 ? keys.reduce((s, k) => s + v.energy[k - 1]!, 0) / total : 0,
+    restricted_loss: restrictedLoss(t2d, v.F, dv, keys, v.inputs.labels, v.allRows),
+    excluded_loss: lossWithout(t2d, v.F, dv, keys, v.inputs.labels, v.trainRows),
+    loss_all: meanLoss(v.logits, dv, v.inputs.labels, v.allRows),
+    neurons_clustered: clustered.length / dmlp,
+    clusters,
   };
 }

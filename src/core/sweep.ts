@@ -225,9 +225,12 @@ export function varyingKeys(configs: readonly Record<string, unknown>[]): string
   return Object.keys(DEFAULTS).filter((k) => new Set(configs.map((c) => valueOf(c, k))).size > 1);
 }
 
-/** The id of a run from its recorded config (config.json: the config and what it resolved to). */
+/**
+ * The id of a run from its recorded config (config.json: the config and what it resolved
+ * to); a key it lacks (recorded by an older grokwasm) has its default.
+ */
 export function recordId(record: Record<string, unknown>): string {
-  return configHash(Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, record[k]])) as unknown as RunConfig);
+  return configHash(Object.fromEntries(Object.keys(DEFAULTS).map((k) => [k, k in record ? record[k] : DEFAULTS[k as keyof RunConfig]])) as unknown as RunConfig);
 }
 
 /**

@@ -4,6 +4,7 @@
 // (run.ts) and no Node imports: the caller gives a clock and callbacks (CLI, browser page,
 // worker alike).
 
+import { measureProgress, type ProgressPoint } from "./analysis.js";
 import type { RunConfig } from "./config.js";
 import type { TrainingState } from "./io/checkpoint.js";
 import type { Split } from "./data/data.js";
@@ -156,6 +157,12 @@ export class Trainer {
     return m;
   }
 
+  /** The progress measures of the model now (Nanda et al.'s, per task). */
+  measure(): Promise<ProgressPoint> {
+    const { model, config, vocab } = this.run;
+    return measureProgress(model, config, vocab, this.step);
+  }
+
   /** Why training should stop now, or null to go on. */
   stopReason(): "steps" | "grokked" | null {
     if (this.config.until_grokked && this.grokkedStep !== null) {
@@ -207,6 +214,8 @@ export interface RunHooks {
    * model's tensors wherever it keeps them.
    */
   checkpoint?(reasons: CheckpointReason[], trainer: Trainer): Promise<void> | void;
+  /** Called with the progress measures, at step 0 and every measure_every steps (a line of progress.jsonl). */
+  onProgress?(point: ProgressPoint, trainer: Trainer): void;
 }
 
 /**
@@ -216,9 +225,14 @@ export interface RunHooks {
  */
 export async function runTraining(trainer: Trainer, hooks: RunHooks = {}): Promise<Summary> {
   let last: Metrics | undefined;
+  const measure = async (): Promise<void> => {
+    const every = trainer.config.measure_every;
+    if (hooks.onProgress && every > 0 && trainer.step % every === 0) hooks.onProgress(await trainer.measure(), trainer);
+  };
   if (!trainer.run.resumed) {
     last = await trainer.evaluate();
     hooks.onEval?.(last, trainer);
+    await measure();
   }
   let stopped: Summary["stopped"] | null = trainer.stopReason();
   while (stopped === null) {
@@ -233,6 +247,7 @@ export async function runTraining(trainer: Trainer, hooks: RunHooks = {}): Promi
       hooks.onEval?.(last, trainer);
       if (!interrupted) stopped = trainer.stopReason();
     }
+    await measure();
     const every = trainer.config.ckpt_every;
     const reasons: CheckpointReason[] = [];
     if (every > 0 && trainer.step % every === 0) reasons.push("periodic");

@@ -14,6 +14,10 @@ export function parseArgs(argv: readonly string[], switches: ReadonlySet<string>
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const word = argv[i]!;
+    if (word === "-h") {
+      flags.help = true;
+      continue;
+    }
     if (!word.startsWith("--")) {
       positional.push(word);
       continue;
@@ -54,4 +58,36 @@ export function parseBytes(flag: string, raw: string | boolean): number {
   const bytes = m ? Number(m[1]) * 1024 ** " KMGT".indexOf((m[2] || " ").toUpperCase()) : NaN;
   if (!(bytes >= 1)) throw new UsageError(`--${flag} must be a size such as 2G or 500M, got '${String(raw)}'`);
   return Math.floor(bytes);
+}
+
+/** Refuses a flag that is neither one of `options` nor a config key, listing both. */
+export function checkFlags(command: string, flags: Record<string, unknown>, options: readonly string[], configKeys: readonly string[]): void {
+  const dash = (k: string): string => "--" + k.replace(/_/g, "-");
+  const unknown = Object.keys(flags).find((k) => k !== "help" && !options.includes(k) && !configKeys.includes(k));
+  if (unknown !== undefined) {
+    throw new UsageError(`unknown option ${dash(unknown)} for grok ${command} (options: ${options.map(dash).join(" ")}; config keys: ${configKeys.map(dash).join(" ")})`);
+  }
+}
+
+/**
+ * The flags with those of --config FILE.json beneath them: the file is one object of
+ * config keys (a flag given on the command line wins).
+ */
+export function withConfigFile(flags: Record<string, string | boolean>, read: (path: string) => string): Record<string, string | boolean> {
+  const { config, ...rest } = flags;
+  if (config === undefined) return flags;
+  if (typeof config !== "string" || config === "") throw new UsageError("--config needs a JSON file of config keys");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(read(config));
+  } catch (e) {
+    throw new UsageError(`--config ${config}: ${e instanceof SyntaxError ? "not JSON" : (e as Error).message}`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new UsageError(`--config ${config}: the file holds one object of config keys, e.g. {"task": "add", "p": 97}`);
+  const fromFile = Object.fromEntries(Object.entries(doc).map(([k, v]) => {
+    if (typeof v === "boolean" || typeof v === "string") return [k, v];
+    if (typeof v === "number") return [k, String(v)];
+    throw new UsageError(`--config ${config}: '${k}' is ${JSON.stringify(v)}, not a string, number or true/false`);
+  }));
+  return { ...fromFile, ...rest };
 }

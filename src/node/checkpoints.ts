@@ -114,6 +114,7 @@ export function rewindTo(out: string, step: number, config: RunConfig): void {
   for (const s of checkpointSteps(out)) if (s > step) rmSync(checkpointPath(out, s));
   for (const f of ["summary.json", "analysis.json", "report.html", "model.safetensors", "error.json"]) rmSync(join(out, f), { force: true });
   cutMetrics(join(out, "metrics.jsonl"), step, config.eval_every);
+  if (existsSync(join(out, "progress.jsonl"))) cutMetrics(join(out, "progress.jsonl"), step, config.measure_every);
 }
 
 /** Python that turns a PyTorch state dict (.pth) into the safetensors file grokwasm reads. */

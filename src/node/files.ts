@@ -37,7 +37,7 @@ function syncDir(dir: string): void {
 }
 
 /** Every file (and the checkpoints folder) a run writes in its folder. */
-export const RUN_FILES = ["config.json", "metrics.jsonl", "model.safetensors", "summary.json", "analysis.json", "report.html", "error.json", "checkpoints"];
+export const RUN_FILES = ["config.json", "metrics.jsonl", "progress.jsonl", "model.safetensors", "summary.json", "analysis.json", "report.html", "error.json", "checkpoints"];
 
 /**
  * metrics.jsonl: created empty (or, resuming, kept as it is), then one whole line appended

@@ -1,8 +1,9 @@
 // Reading what a run folder holds: its recorded config, its metrics log; and cutting the
 // log back to a checkpoint's step when the run resumes.
 
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ProgressPoint } from "../core/analysis.js";
 import type { RunConfig } from "../core/config.js";
 import { parseConfigRecord, parseSummary } from "../core/io/run-files.js";
 import type { Metrics, Summary } from "../core/train.js";
@@ -58,6 +59,11 @@ export function readMetrics(path: string): Metrics[] {
     }
   }
   return out;
+}
+
+/** The progress measures of progress.jsonl (lines as readMetrics reads them), or none. */
+export function readProgress(path: string): ProgressPoint[] {
+  return existsSync(path) ? (readMetrics(path) as unknown as ProgressPoint[]) : [];
 }
 
 /**

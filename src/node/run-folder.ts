@@ -2,15 +2,16 @@
 // evaluation, then model.safetensors and summary.json, and unless told not to,
 // analysis.json and report.html. Shared by `grok train` and the sweep workers.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { analyze, type Analysis } from "../core/analysis.js";
+import { analyze, type Analysis, type ProgressPoint } from "../core/analysis.js";
 import { encodeWeights } from "../core/io/checkpoint.js";
 import type { Run } from "../core/run.js";
 import { formatMetrics, runTraining, Trainer, type Metrics, type RunHooks, type Summary } from "../core/train.js";
 import { writeReport } from "./analyze.js";
 import { writeCheckpoint } from "./checkpoints.js";
 import { LineLog, writeFileAtomic } from "./files.js";
-import { readMetrics } from "./run-files.js";
+import { readMetrics, readProgress } from "./run-files.js";
 
 export interface FolderOptions {
   /** Threads that shared each step (recorded in summary.json). */
@@ -31,6 +32,9 @@ export async function trainIntoFolder(out: string, run: Run, { workers, resumed 
   const record = run.record();
   writeFileAtomic(join(out, "config.json"), JSON.stringify(record, null, 2) + "\n");
   const log = new LineLog(join(out, "metrics.jsonl"), resumed);
+  const keepProgress = resumed && existsSync(join(out, "progress.jsonl"));
+  const progress = new LineLog(join(out, "progress.jsonl"), keepProgress);
+  const points: ProgressPoint[] = keepProgress ? readProgress(join(out, "progress.jsonl")) : [];
   const metrics: Metrics[] = resumed ? readMetrics(join(out, "metrics.jsonl")) : [];
   const summary = await runTraining(new Trainer(run), {
     ...hooks,
@@ -38,6 +42,11 @@ export async function trainIntoFolder(out: string, run: Run, { workers, resumed 
       log.append(formatMetrics(m));
       metrics.push(m);
       hooks.onEval?.(m, trainer);
+    },
+    onProgress: (point, trainer) => {
+      progress.append(JSON.stringify(point) + "\n");
+      points.push(point);
+      hooks.onProgress?.(point, trainer);
     },
     checkpoint: async (reasons, trainer) => {
       writeCheckpoint(out, run, trainer, reasons);
@@ -48,7 +57,7 @@ export async function trainIntoFolder(out: string, run: Run, { workers, resumed 
   writeFileAtomic(join(out, "summary.json"), JSON.stringify({ ...summary, workers }, null, 2) + "\n");
   if (!report || summary.stopped === "interrupted") return { summary };
   const analysis = await analyze(run.model, run.config, run.vocab);
-  await writeReport(out, { config: record, metrics, summary, analysis });
+  await writeReport(out, { config: record, metrics, summary, analysis, progress: points });
   return { summary, analysis };
 }
 

@@ -16,6 +16,7 @@ import type { Metrics, Summary } from "../core/train.js";
 import { renderSweepReport } from "../report/sweep.js";
 import type { RunOutcome, RunProgress, RunWorker } from "../../workers/run.worker.js";
 import { makeDirs, OutputError, writeFileAtomic } from "./files.js";
+import { duration } from "./progress.js";
 import { recordFailure } from "./run-folder.js";
 
 const WORKER = new URL("../../workers/run.worker.js", import.meta.url);
@@ -251,8 +252,3 @@ class SweepDisplay {
 
 const label = (cell: SweepCell): string => Object.entries(cell.axes).map(([k, v]) => (k === "task" ? v : `${k}=${v}`)).join(" ") || cell.folder;
 
-function duration(s: number): string {
-  if (s < 90) return `${s.toFixed(0)}s`;
-  if (s < 5400) return `${(s / 60).toFixed(0)}m`;
-  return `${(s / 3600).toFixed(1)}h`;
-}

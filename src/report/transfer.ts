@@ -5,7 +5,7 @@
 
 import type { TopLevelSpec } from "vega-lite";
 import type { Curve, TransferPlan, TransferRow } from "../core/transfer.js";
-import { renderSvg } from "./report.js";
+import { renderSvg } from "./svg.js";
 
 const esc = (s: string): string => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 

@@ -1,12 +1,13 @@
 // `grok sweep`: a grid of runs on a pool of worker threads, or its summary rebuilt.
 
+import { readFileSync } from "node:fs";
 import { expandSweep } from "../../core/sweep.js";
-import { parseCount, UsageError } from "../args.js";
+import { parseCount, UsageError, withConfigFile } from "../args.js";
 import { defaultConcurrency, defaultSweepDir, readSpec, runSweep, writeSweepSummary } from "../sweep.js";
 import type { Command } from "./command.js";
 import { CONFIG_OPTIONS } from "./train.js";
 
-const OPTIONS = ["out", "concurrency", "run_reports", "quiet", "summary"];
+const OPTIONS = ["out", "concurrency", "run_reports", "quiet", "summary", "config"];
 
 export const sweep: Command = {
   name: "sweep",
@@ -35,7 +36,8 @@ A run whose folder already holds a finished run of the same config is skipped, s
 the same command again resumes an interrupted sweep. A run that fails is recorded with its
 error (summary.csv, its folder's error.json) and the others go on.
 `,
-  async run({ positional, flags }) {
+  async run({ positional, flags: given }) {
+    let flags = given;
     if (flags.summary !== undefined) {
       if (typeof flags.summary !== "string" || positional.length > 0 || Object.keys(flags).length > 1) throw new UsageError("usage: grok sweep --summary DIR (nothing else)");
       const rows = writeSweepSummary(flags.summary);
@@ -43,6 +45,7 @@ error (summary.csv, its folder's error.json) and the others go on.
       return 0;
     }
     if (positional.length > 1) throw new UsageError(`grok sweep takes at most one spec file, got ${positional.join(" ")}`);
+    flags = withConfigFile(flags, (path) => readFileSync(path, "utf8"));
     const concurrency = parseCount("concurrency", flags.concurrency, 1, 64, defaultConcurrency());
     if (flags.out === true || flags.out === "") throw new UsageError("--out needs a folder");
     const cells = expandSweep(await readSpec(positional[0], Object.fromEntries(Object.entries(flags).filter(([k]) => !OPTIONS.includes(k)))));

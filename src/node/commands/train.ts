@@ -1,13 +1,13 @@
 // `grok train`: one model, trained into a run folder.
 
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { DEFAULTS, MAX_P, resolveConfig, type RunConfig } from "../../core/config.js";
+import { DEFAULTS, MAX_P, PRESETS, resolveConfig, type RunConfig } from "../../core/config.js";
 import { MAX_WORKERS } from "../../core/model/fast.js";
 import { formatBytes, Run } from "../../core/run.js";
 import { runFolderName } from "../../core/sweep.js";
 import { Trainer, type Summary } from "../../core/train.js";
-import { parseCount, UsageError } from "../args.js";
+import { checkFlags, parseCount, UsageError, withConfigFile } from "../args.js";
 import { analysisLine } from "../analyze.js";
 import { latestCheckpoint, readInitCheckpoint, RESUMABLE, rewindTo } from "../checkpoints.js";
 import { openExistingRunDir, openRunDir, type RunDir } from "../run-dir.js";
@@ -20,7 +20,10 @@ import { loadEngine } from "../wasm.js";
 import type { Command } from "./command.js";
 
 /** The config keys as options (`grok train`, and axes of `grok sweep`). */
-export const CONFIG_OPTIONS = `  --task NAME|EXPR     task name from \`grok tasks\`, or an expression in a and b,
+export const CONFIG_OPTIONS = `  --preset NAME        ${Object.keys(PRESETS).join(" or ")}: the paper's setup, or one for p <= 31 that groks
+                       in a few hundred steps (keys given after it override it)  [${DEFAULTS.preset}]
+  --config FILE.json   config keys from a file (the command line overrides it)
+  --task NAME|EXPR     task name from \`grok tasks\`, or an expression in a and b,
                        e.g. "a^2+a*b+b^2", "(a+b)^3", "a/b" (/ = modular inverse);
                        several, comma-separated, train one model on a mixture:
                        --task add,sub,mul                                  [${DEFAULTS.task}]
@@ -33,6 +36,7 @@ export const CONFIG_OPTIONS = `  --task NAME|EXPR     task name from \`grok task
   --lr, --weight-decay, --beta1, --beta2, --eps           AdamW            [${DEFAULTS.lr}, ${DEFAULTS.weight_decay}, ${DEFAULTS.beta1}, ${DEFAULTS.beta2}, ${DEFAULTS.eps}]
   --d-model, --n-heads, --d-head, --d-mlp                  model sizes      [${DEFAULTS.d_model}, ${DEFAULTS.n_heads}, ${DEFAULTS.d_head}, ${DEFAULTS.d_mlp}]
   --path fast|reference  how gradients are computed (same mathematics)     [${DEFAULTS.path}]
+  --measure-every N    progress measures into progress.jsonl every N steps (0: none) [${DEFAULTS.measure_every}]
 `;
 
 const OPTIONS = ["out", "force", "quiet", "no_report", "workers", "resume", "max_memory"];
@@ -68,7 +72,8 @@ then analysis.json and report.html. Ctrl-C or SIGTERM writes a checkpoint and st
 `,
   async run(args) {
     if (args.positional.length > 0) throw new UsageError(`grok train takes no positional arguments, got '${args.positional[0]}'`);
-    const { flags } = args;
+    const flags = withConfigFile(args.flags, (path) => readFileSync(path, "utf8"));
+    checkFlags("train", flags, OPTIONS, Object.keys(DEFAULTS));
     const workers = parseCount("workers", flags.workers, 1, MAX_WORKERS, defaultWorkers());
     if (flags.resume !== undefined) return resume(flags, workers);
     const cfg = resolveConfig(Object.fromEntries(Object.entries(flags).filter(([k]) => !OPTIONS.includes(k))));
@@ -132,7 +137,7 @@ function defaultOut(cfg: RunConfig): string {
 // prints the outcome. A failure abandons it: a replaced run stays as it was.
 async function trainInto(rd: RunDir, run: Run, flags: Record<string, string | boolean>, workers: number, resumed: boolean): Promise<number> {
   const out = rd.dir;
-  const progress = new Progress(run.config.steps, process.stderr, flags.quiet === true);
+  const progress = new Progress(run.config, run.resumed?.step ?? 0, process.stderr, flags.quiet === true);
   // A signal stops the run after its step: it writes a checkpoint and its files, then exits
   // 128 + the signal's number. Later signals are ignored until the files are written.
   let interrupted: "SIGINT" | "SIGTERM" | undefined;
