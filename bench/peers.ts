@@ -12,7 +12,7 @@ import type { Executor } from "../src/core/model/executor.js";
 import { Run } from "../src/core/run.js";
 import { Trainer } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
-import { WorkerPool } from "../src/node/pool.js";
+import { createWorkerPool } from "../src/node/pool.js";
 import { loadEngine } from "../src/node/wasm.js";
 
 const PYTHON = "/usr/bin/python3";
@@ -69,7 +69,7 @@ function tfjsStep(backend: string): number {
 
 ensureTorch();
 const results: Record<string, number[]> = { "ours 1": [], "ours 2": [], "torch 1": [], "torch 2": [] };
-const pool = await WorkerPool.create(2);
+const pool = await createWorkerPool(2);
 for (let round = 1; round <= ROUNDS; round++) {
   results["ours 1"]!.push(await oursStep(await loadEngine()));
   results["torch 1"]!.push(torchStep(1));

@@ -16,7 +16,7 @@ import { Trainer } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
 import { adamwRef, gemmRef } from "../src/reference/kernels.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
-import { WorkerPool } from "../src/node/pool.js";
+import { createWorkerPool } from "../src/node/pool.js";
 import { runSweep } from "../src/node/sweep.js";
 import { loadEngine } from "../src/node/wasm.js";
 
@@ -53,7 +53,7 @@ async function stepBench(engine: Engine): Promise<void> {
     return t;
   };
   const fast = await timeOf("fast", "fast");
-  const pool = await WorkerPool.create(2);
+  const pool = await createWorkerPool(2);
   const fast2 = await timeOf("fast, 2 workers", "fast", pool.engine, pool);
   await pool.close();
   const reference = await timeOf("reference", "reference");
@@ -187,7 +187,7 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
 // The add, sub, mul mixture (three times the batch of one task) at 1 thread and 2 workers,
 // beside one task, in alternating rounds.
 async function mixtureBench(engine: Engine): Promise<void> {
-  const pool = await WorkerPool.create(2);
+  const pool = await createWorkerPool(2);
   const cases = [["add alone, 1 thread", "add", engine, undefined], ["add,sub,mul, 1 thread", "add,sub,mul", engine, undefined], ["add,sub,mul, 2 workers", "add,sub,mul", pool.engine, pool]] as const;
   const times = cases.map((): number[] => []);
   for (let round = 0; round < (quick ? 1 : 3); round++) {

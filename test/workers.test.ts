@@ -7,13 +7,13 @@ import { resolveConfig } from "../src/core/config.js";
 import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
-import { WorkerPool } from "../src/node/pool.js";
+import { createWorkerPool } from "../src/node/pool.js";
 import { newEngine } from "./helpers.js";
 
 const CONFIG = { p: "23", frac: "0.5", d_model: "32", n_heads: "4", d_head: "8", d_mlp: "64", steps: "30", eval_every: "10" };
 
 async function run(workers: number, config: Record<string, string> = CONFIG): Promise<{ log: string; weights: Float32Array }> {
-  const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+  const pool = workers > 1 ? await createWorkerPool(workers) : undefined;
   try {
     const run = Run.assemble(pool ? pool.engine : await newEngine(), resolveConfig(config), { executor: pool });
     let log = "";

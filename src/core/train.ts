@@ -92,6 +92,11 @@ export class Trainer {
     this.events = state ? state.events.map((e) => ({ memorized_step: scheduled(e.memorized_step), grokked_step: scheduled(e.grokked_step) })) : run.tasks.map(() => ({ memorized_step: null, grokked_step: null }));
   }
 
+  /** Milliseconds per training step so far (steps only, not evaluations). */
+  get msPerStep(): number {
+    return this.step > 0 ? this.trainMs / this.step : 0;
+  }
+
   /** What a training-state checkpoint of this moment records besides the tensors. */
   state(): TrainingState {
     return { step: this.step, events: this.events.map((e) => ({ ...e })), train_ms: this.trainMs, wall_s: (this.clock() - this.startMs) / 1000 };
@@ -186,7 +191,7 @@ export class Trainer {
       steps: this.step,
       stopped,
       wall_s: (this.clock() - this.startMs) / 1000,
-      ms_per_step: this.step > 0 ? this.trainMs / this.step : 0,
+      ms_per_step: this.msPerStep,
       final,
     };
   }

@@ -13,8 +13,9 @@ import { train } from "./commands/train.js";
 import { transfer } from "./commands/transfer.js";
 import { exportCommand } from "./commands/export.js";
 import { compare } from "./commands/compare.js";
+import { serve } from "./commands/serve.js";
 
-const COMMANDS: readonly Command[] = [train, sweep, transfer, analyze, compare, exportCommand, tasks];
+const COMMANDS: readonly Command[] = [train, sweep, transfer, analyze, compare, serve, exportCommand, tasks];
 
 const usage = (): string => `grok - grokking of modular arithmetic on a WebAssembly SIMD core
 

@@ -12,7 +12,7 @@ import { analysisLine } from "../analyze.js";
 import { latestCheckpoint, readInitCheckpoint, RESUMABLE, rewindTo } from "../checkpoints.js";
 import { openExistingRunDir, openRunDir, type RunDir } from "../run-dir.js";
 import { readRunConfig, readSummary } from "../run-files.js";
-import { defaultWorkers, WorkerPool } from "../pool.js";
+import { createWorkerPool, defaultWorkers } from "../pool.js";
 import { Progress } from "../progress.js";
 import { trainIntoFolder, yieldEvery } from "../run-folder.js";
 import { memoryLimit } from "../memory.js";
@@ -81,7 +81,7 @@ then analysis.json and report.html. Ctrl-C or SIGTERM writes a checkpoint and st
     const out = typeof flags.out === "string" ? flags.out : defaultOut(cfg);
     const weights = cfg.init_from === "" ? undefined : readInitCheckpoint(cfg.init_from);
     // Everything that can reject the input runs before the run folder is touched.
-    const pool = workers > 1 ? await WorkerPool.create(workers) : undefined;
+    const pool = workers > 1 ? await createWorkerPool(workers) : undefined;
     try {
       const run = Run.assemble(pool ? pool.engine : await loadEngine(), cfg, { executor: pool, weights, memoryLimit: { ...memoryLimit(flags.max_memory), analysis: flags.no_report !== true } });
       warnIfLarge(run);
@@ -101,7 +101,7 @@ async function resume(flags: Record<string, string | boolean>, workers: number):
   if (extra.length > 0) throw new UsageError(`--resume goes on with the run's own config: only ${RESUMABLE.map((k) => "--" + k.replace("_", "-")).join(" and ")} may change, not --${extra[0]!.replace(/_/g, "-")}`);
   const { config } = readRunConfig(dir, Object.fromEntries(RESUMABLE.filter((k) => k in flags).map((k) => [k, flags[k]!])));
   const rd = openExistingRunDir(dir);
-  const pool = workers > 1 ? await WorkerPool.create(workers).catch((e) => { rd.abandon(); throw e; }) : undefined;
+  const pool = workers > 1 ? await createWorkerPool(workers).catch((e) => { rd.abandon(); throw e; }) : undefined;
   try {
     const point = latestCheckpoint(dir, config);
     for (const why of point.skipped) process.stderr.write(`grok: warning: ${why}; resuming from an older checkpoint\n`);
