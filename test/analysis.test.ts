@@ -24,7 +24,7 @@ function clockLogits(): { logits: Float32Array; labels: Int32Array; rows: number
 
 test("the 2-D transform is orthonormal: inverse(forward(x)) = x and energy is preserved", async () => {
   const engine = await newEngine();
-  const t2d = new Transform2d(engine, fourierBasis(engine, p));
+  const t2d = new Transform2d(engine, fourierBasis(engine, p), p);
   const x = Float32Array.from({ length: p * p * 3 }, (_, i) => Math.sin(i * 0.37));
   const F = t2d.forward(x, 3);
   const back = t2d.inverse(F, 3);
@@ -38,7 +38,7 @@ test("clock logits: their energy sits in exactly the key frequencies, which are 
   const engine = await newEngine();
   const basis = fourierBasis(engine, p);
   const { logits } = clockLogits();
-  const { energy, norms } = logitSpectrum(new Transform2d(engine, basis).forward(logits, p), basis, p);
+  const { energy, norms } = logitSpectrum(new Transform2d(engine, basis, p).forward(logits, p), basis, p);
   assert.deepEqual(keyFrequencies(energy), KEYS);
   const total = energy.reduce((s, e) => s + e, 0);
   assert.ok(KEYS.reduce((s, k) => s + energy[k - 1]!, 0) > 0.999999 * total);
@@ -50,7 +50,7 @@ test("clock logits: their energy sits in exactly the key frequencies, which are 
 test("restricted loss keeps the clock's loss; excluding a key frequency raises it, others do not", async () => {
   const engine = await newEngine();
   const basis = fourierBasis(engine, p);
-  const t2d = new Transform2d(engine, basis);
+  const t2d = new Transform2d(engine, basis, p);
   const { logits, labels, rows } = clockLogits();
   const F = t2d.forward(logits, p);
   const full = meanLoss(logits, p, labels, rows);
@@ -78,7 +78,8 @@ test("neuron clusters: a neuron tuned to frequency k is assigned k with the vari
   ][n]!;
   const x = new Float32Array(p * p * m);
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) for (let n = 0; n < m; n++) x[(a * p + b) * m + n] = act(n, a, b);
-  const r = neuronClusters(new Transform2d(engine, basis).forward(x, m), basis, m);
+  // Transformed in groups of 3 neurons: a group's transform is each neuron's own.
+  const r = neuronClusters(new Transform2d(engine, basis, 3), x, m);
   assert.deepEqual(r.dominant_frequency.slice(0, 3), [3, 9, 5]);
   assert.ok(r.fraction_explained[0]! > 0.9999 && r.fraction_explained[1]! > 0.9999);
   // cos(w5 (a+b)) has variance 1/2, 0.25 cos(w1 a) has 1/32: 16/17 of the total.

@@ -1,7 +1,10 @@
 // What a trained model computes, in numbers (docs/model.md, "Fourier lens", after Nanda et
 // al. 2023): spectra and FFD/FCR of W_E and W_L, the norms of the logits in the 2-D Fourier
 // basis over (a, b), key frequencies, restricted and excluded loss, MLP neuron clusters,
-// attention patterns and weight norms. Runs the model on all p^2 inputs (fast path).
+// attention patterns and weight norms. Runs the model on all p^2 inputs (fast path), a
+// chunk of rows at a time, and transforms the neurons a group at a time, so that what it
+// lays out in WebAssembly memory grows with p^2 only by the p^2 x d_vocab transform of the
+// logits (a Worker's 128 MB hold the analysis of a p = 97 run beside the run itself).
 
 import type { RunConfig } from "./config.js";
 import { CONTEXT, buildDataset, type Dataset, type Split } from "./data/data.js";
@@ -13,6 +16,11 @@ import { Transform2d } from "./fourier/transform2d.js";
 import type { Model } from "./model/model.js";
 import { resolveTasks, type Task } from "./data/tasks.js";
 import type { Vocab } from "./data/vocab.js";
+
+/** Inputs the model runs on at a time (its forward pass is row by row: the numbers do not depend on this). */
+export const ANALYSIS_ROWS = 1024;
+/** Neurons transformed at a time (each neuron's transform is its own: the numbers do not depend on this). */
+export const NEURON_GROUP = 64;
 
 /** A frequency is key when its share of the logits' non-constant 2-D energy is at least this fraction of the largest. */
 export const KEY_ENERGY_FRACTION = 0.1;
@@ -156,27 +164,35 @@ export function gini({ mu, nu }: FrequencyNorms): number {
 }
 
 /**
- * For each of m neurons (G = 2-D transform of its activations over (a, b)): the frequency
+ * For each of m neurons (activations [p, p, m]; G = the 2-D transform of a neuron's
+ * activations over (a, b), a group of neurons at a time): the frequency
  * whose terms (const x k, k x const, k x k) explain most of its variance (all but the
  * const-const term), and that fraction; then the neurons grouped by frequency.
  */
-export function neuronClusters(G: Float32Array, basis: FourierBasis, m: number): TaskAnalysis["neurons"] {
-  const p = basis.p, K = (p - 1) / 2;
+export function neuronClusters(t2d: Transform2d, activations: Float32Array, m: number): TaskAnalysis["neurons"] {
+  const basis = t2d.basis, p = basis.p, K = (p - 1) / 2;
   const dominant: number[] = [], fraction: number[] = [];
-  for (let n = 0; n < m; n++) {
-    const perK = new Array<number>(K + 1).fill(0);
-    let total = 0;
-    for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) {
-      if (i === 0 && j === 0) continue;
-      const s = G[(i * p + j) * m + n]! ** 2;
-      total += s;
-      const fi = basis.frequency[i]!, fj = basis.frequency[j]!;
-      if (fi === 0 || fj === 0 || fi === fj) perK[Math.max(fi, fj)]! += s;
+  const group = Math.min(m, t2d.maxM);
+  for (let n0 = 0; n0 < m; n0 += group) {
+    const g = Math.min(group, m - n0);
+    const columns = new Float32Array(p * p * g);
+    for (let r = 0; r < p * p; r++) columns.set(activations.subarray(r * m + n0, r * m + n0 + g), r * g);
+    const G = t2d.forward(columns, g);
+    for (let n = 0; n < g; n++) {
+      const perK = new Array<number>(K + 1).fill(0);
+      let total = 0;
+      for (let i = 0; i < p; i++) for (let j = 0; j < p; j++) {
+        if (i === 0 && j === 0) continue;
+        const s = G[(i * p + j) * g + n]! ** 2;
+        total += s;
+        const fi = basis.frequency[i]!, fj = basis.frequency[j]!;
+        if (fi === 0 || fj === 0 || fi === fj) perK[Math.max(fi, fj)]! += s;
+      }
+      let best = 1;
+      for (let k = 2; k <= K; k++) if (perK[k]! > perK[best]!) best = k;
+      dominant.push(best);
+      fraction.push(total > 0 ? perK[best]! / total : 0);
     }
-    let best = 1;
-    for (let k = 2; k <= K; k++) if (perK[k]! > perK[best]!) best = k;
-    dominant.push(best);
-    fraction.push(total > 0 ? perK[best]! / total : 0);
   }
   const clusters = [...new Set(dominant)].sort((x, y) => x - y).map((k) => {
     const members = dominant.flatMap((d, n) => (d === k ? [n] : []));
@@ -223,7 +239,7 @@ interface Lens {
 function withLens<T>(model: Model, cfg: RunConfig, vocab: Vocab, fn: (lens: Lens) => Promise<T>): Promise<T> {
   const { engine } = model;
   return engine.scoped(() => {
-    const t2d = new Transform2d(engine, fourierBasis(engine, cfg.p));
+    const t2d = new Transform2d(engine, fourierBasis(engine, cfg.p), Math.max(model.dims.d_vocab, NEURON_GROUP));
     const path = new FastPath(model);
     const tasks = resolveTasks(cfg.task);
     const data = buildDataset(tasks, vocab, cfg.frac, cfg.seed);
@@ -249,12 +265,22 @@ interface TaskView {
 
 async function viewTask({ path, t2d, tasks, vocab, data }: Lens, index: number): Promise<TaskView> {
   const { model } = path;
-  const p = vocab.p, dv = model.dims.d_vocab;
+  const p = vocab.p, { d_vocab: dv, d_mlp: dmlp, n_heads: H } = model.dims;
   const task = tasks[index]!;
   const inputs = allInputs(task, vocab);
-  const batch = path.newBatch(inputs, false);
-  await path.forward(batch);
-  const logits = model.logits(batch).slice();
+  const n = inputs.n;
+  const logits = new Float32Array(n * dv), post = new Float32Array(n * dmlp), attn = new Float32Array(n * H * CONTEXT);
+  for (let lo = 0; lo < n; lo += ANALYSIS_ROWS) {
+    const rows = Math.min(ANALYSIS_ROWS, n - lo);
+    await model.engine.scoped(async () => {
+      const chunk: Split = { n: rows, tokens: inputs.tokens.subarray(lo * CONTEXT, (lo + rows) * CONTEXT), labels: inputs.labels.subarray(lo, lo + rows), segments: [{ task: task.name, start: 0, n: rows }] };
+      const batch = path.newBatch(chunk, false);
+      await path.forward(batch);
+      logits.set(model.logits(batch).subarray(0, rows * dv), lo * dv);
+      post.set(batch.field("post").view().subarray(0, rows * dmlp), lo * dmlp);
+      attn.set(batch.field("attn").view().subarray(0, rows * H * CONTEXT), lo * H * CONTEXT);
+    });
+  }
   const F = t2d.forward(logits, dv);
   const { norms, energy } = logitSpectrum(F, t2d.basis, dv);
   // The rows of this task's train and test pairs among all inputs.
@@ -263,7 +289,7 @@ async function viewTask({ path, t2d, tasks, vocab, data }: Lens, index: number):
     return Array.from({ length: n }, (_, i) => s.tokens[(start + i) * CONTEXT]! * p + s.tokens[(start + i) * CONTEXT + 2]!);
   };
   const trainRows = rowsOf(data.train), testRows = rowsOf(data.test);
-  return { task, inputs, logits, post: batch.field("post").read(), attn: batch.field("attn").read(), F, norms, energy, trainRows, testRows, allRows: [...trainRows, ...testRows] };
+  return { task, inputs, logits, post, attn, F, norms, energy, trainRows, testRows, allRows: [...trainRows, ...testRows] };
 }
 
 // Everything about one task: the model on all its inputs, in the 2-D Fourier basis.
@@ -285,7 +311,7 @@ function analyzeTask({ t2d, path }: Lens, v: TaskView): TaskAnalysis {
     loss: { train: meanLoss(v.logits, dv, v.inputs.labels, v.trainRows), test: meanLoss(v.logits, dv, v.inputs.labels, v.testRows), all: meanLoss(v.logits, dv, v.inputs.labels, v.allRows) },
     restricted_loss: restrictedLoss(t2d, v.F, dv, keys, v.inputs.labels, v.allRows),
     excluded_loss: excludedLoss(t2d, v.F, dv, v.inputs.labels, v.trainRows),
-    neurons: neuronClusters(t2d.forward(v.post, dmlp), t2d.basis, dmlp),
+    neurons: neuronClusters(t2d, v.post, dmlp),
     attention: { mean, on_a: onA },
   };
 }
@@ -324,7 +350,7 @@ function measureTask({ t2d, path }: Lens, v: TaskView, fixed?: readonly number[]
   const dv = path.model.dims.d_vocab, dmlp = path.model.dims.d_mlp;
   const keys = fixed ? [...fixed] : keyFrequencies(v.energy);
   const total = v.energy.reduce((s, e) => s + e, 0);
-  const neurons = neuronClusters(t2d.forward(v.post, dmlp), t2d.basis, dmlp);
+  const neurons = neuronClusters(t2d, v.post, dmlp);
   const clustered = neurons.dominant_frequency.filter((_, n) => neurons.fraction_explained[n]! >= CLUSTERED_FRACTION);
   const clusters: Record<string, number> = {};
   for (const k of clustered) clusters[k] = (clusters[k] ?? 0) + 1;

@@ -5,6 +5,7 @@
 // transfer and mixtures plug in here. A run owns every buffer laid out after it began, and
 // dispose() gives them back to the engine.
 
+import { ANALYSIS_ROWS, NEURON_GROUP } from "./analysis.js";
 import { ConfigError, type RunConfig } from "./config.js";
 import { buildDataset, type Dataset } from "./data/data.js";
 import { resolveTasks, type Task } from "./data/tasks.js";
@@ -48,8 +49,8 @@ export const formatBytes = (b: number): string => (b >= GB ? `${(b / GB).toFixed
 
 /**
  * What a run lays out in WebAssembly memory, by part (bytes): the four parameter buffers,
- * the fast path's tables, the train and test batches, and the analysis at its end (a batch
- * of all p^2 inputs and its 2-D transforms).
+ * the fast path's tables, the train and test batches, and the analysis at its end (and the
+ * progress measures along the way): a chunk of the p^2 inputs and the 2-D transforms.
  */
 export function memoryEstimate(k: Pick<Kernels, "panels_size">, config: RunConfig, dims: Dims, data: Dataset): Record<string, number> {
   const sum = (o: object): number => Object.values(o).reduce((s: number, x: number) => s + x, 0);
@@ -60,7 +61,7 @@ export function memoryEstimate(k: Pick<Kernels, "panels_size">, config: RunConfi
     tables: (config.path === "fast" ? FastPath.tablesFloats(k, dims) : 0) * 4,
     "train batch": batch(data.train.n, true) * 4,
     "test batch": batch(data.test.n, false) * 4,
-    analysis: (FastPath.tablesFloats(k, dims) + batch(all, false) + 2 * all * Math.max(dims.d_vocab, dims.d_mlp)) * 4,
+    analysis: (FastPath.tablesFloats(k, dims) + batch(Math.min(all, ANALYSIS_ROWS), false) + (1 + 2 * Math.max(dims.d_vocab, NEURON_GROUP)) * all) * 4,
   };
 }
 
@@ -118,7 +119,8 @@ export class Run {
     const dims = dimsOf(config, vocab);
     const memory = memoryEstimate(engine.k, config, dims, data);
     const limit = options.memoryLimit;
-    if (limit && limit.analysis === false) delete memory.analysis;
+    // The progress measures along the way take what the analysis at the end does.
+    if (limit && limit.analysis === false && config.measure_every === 0) delete memory.analysis;
     const need = Object.values(memory).reduce((s, x) => s + x, 0);
     if (limit && need > limit.bytes) {
       const parts = Object.entries(memory).sort(([, a], [, b]) => b - a).slice(0, 3).map(([part, b]) => `${part} ${formatBytes(b)}`).join(", ");

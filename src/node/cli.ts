@@ -14,8 +14,9 @@ import { transfer } from "./commands/transfer.js";
 import { exportCommand } from "./commands/export.js";
 import { compare } from "./commands/compare.js";
 import { serve } from "./commands/serve.js";
+import { edgeTrain } from "./commands/edge-train.js";
 
-const COMMANDS: readonly Command[] = [train, sweep, transfer, analyze, compare, serve, exportCommand, tasks];
+const COMMANDS: readonly Command[] = [train, sweep, transfer, analyze, compare, serve, edgeTrain, exportCommand, tasks];
 
 const usage = (): string => `grok - grokking of modular arithmetic on a WebAssembly SIMD core
 

@@ -14,6 +14,7 @@ import { TrainingError } from "../core/train.js";
 import { MemoryError } from "../core/wasm/engine.js";
 import { LayoutError } from "../core/wasm/layout.js";
 import { UsageError } from "./args.js";
+import { EdgeError } from "./edge-client.js";
 import { OutputError } from "./files.js";
 
 const BAD_INPUT = [UsageError, ConfigError, TaskError, OutputError, SafetensorsError, CheckpointError, RunFileError, SweepError];
@@ -45,6 +46,7 @@ function describe(e: unknown): [string, number] {
   if (BAD_INPUT.some((E) => e instanceof E)) return [`error: ${(e as Error).message}`, 2];
   if (e instanceof TrainingError || e instanceof MemoryError) return [`error: ${e.message}`, 1];
   if (e instanceof LayoutError) return [`error: ${e.message}`, 1];
+  if (e instanceof EdgeError) return [`error: ${e.message}`, e.badInput ? 2 : 1];
   const errno = e as NodeJS.ErrnoException;
   if (typeof errno?.code === "string" && ERRNO[errno.code]) {
     const [what, fix] = ERRNO[errno.code]!;

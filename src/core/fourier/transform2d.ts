@@ -8,11 +8,15 @@ import type { FourierBasis } from "./basis.js";
 
 export class Transform2d {
   private readonly B: Region<"f32">;
-  private buffers: { x: Region<"f32">; y: Region<"f32"> } | undefined;
+  private readonly x: Region<"f32">;
+  private readonly y: Region<"f32">;
 
-  constructor(readonly engine: Engine, readonly basis: FourierBasis) {
+  /** Laid out once for tensors of up to `maxM` values per input (its buffers live as long as it does). */
+  constructor(readonly engine: Engine, readonly basis: FourierBasis, readonly maxM: number) {
     this.B = engine.alloc("f32", basis.p * basis.p);
     this.B.write(basis.basis);
+    this.x = engine.alloc("f32", basis.p * basis.p * maxM);
+    this.y = engine.alloc("f32", basis.p * basis.p * maxM);
   }
 
   /** F[i, j, :] from x[a, b, :] (both [p, p, m], row-major). */
@@ -28,8 +32,8 @@ export class Transform2d {
   private run(input: Float32Array, m: number, inverse: boolean): Float32Array {
     const p = this.basis.p, k = this.engine.k, size = p * p * m;
     if (input.length !== size) throw new RangeError(`expected ${p} x ${p} x ${m} values, got ${input.length}`);
-    if (!this.buffers || this.buffers.x.length < size) this.buffers = { x: this.engine.alloc("f32", size), y: this.engine.alloc("f32", size) };
-    const x = this.buffers.x.at(0, size), y = this.buffers.y.at(0, size);
+    if (m > this.maxM) throw new RangeError(`this transform takes at most ${this.maxM} values per input, got ${m}`);
+    const x = this.x.at(0, size), y = this.y.at(0, size);
     x.write(input);
     // forward: B · X along the first axis; inverse: Bᵀ · X (B is orthogonal).
     const mul = inverse ? k.gemm_tn.bind(k) : k.gemm_nn.bind(k);

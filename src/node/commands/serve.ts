@@ -22,7 +22,7 @@ Serves the browser lab (${WEB}) at http://localhost:8080/ with the headers that 
 page cross-origin isolated (Cross-Origin-Opener-Policy, Cross-Origin-Embedder-Policy), so
 training shares each step among worker threads. --no-isolation leaves them out: the page
 then trains on one thread, and says so. --port 0 picks a free port.
-The same page is a static folder (npm run build:web -> dist/web) for any static host.
+The same page is a static folder (npm run build:bundles -> dist/web) for any static host.
 `,
   async run({ positional, flags }) {
     if (positional.length > 0) throw new UsageError("usage: grok serve [--port N] [--host ADDRESS] [--no-isolation]");

@@ -172,17 +172,18 @@ async function trainInto(rd: RunDir, run: Run, flags: Record<string, string | bo
   rd.commit();
   progress.done();
   // The handlers stay: a signal from here to the exit has nothing left to stop.
-  process.stdout.write(summaryLine(summary, out, workers) + "\n");
+  process.stdout.write(summaryLine(summary, out, `${workers} worker${workers > 1 ? "s" : ""}`) + "\n");
   if (analysis) process.stdout.write(`${analysisLine(analysis)} -> ${join(out, "report.html")}\n`);
   return interrupted === "SIGTERM" ? 143 : summary.stopped === "interrupted" ? 130 : 0;
 }
 
-function summaryLine(s: Summary, out: string, workers: number): string {
+/** The one line a finished run prints: its events, time and final accuracies; `where` it ran ("2 workers"). */
+export function summaryLine(s: Summary, out: string, where: string): string {
   const mem = s.memorized_step === null ? "never memorized" : `memorized at step ${s.memorized_step}`;
   const each = s.tasks && ` (${Object.entries(s.tasks).map(([name, e]) => `${name} ${e.grokked_step ?? "no"}`).join(", ")})`;
   const grok = (s.grokked_step === null ? `did not ${each ? "co-grok" : "grok"}` : `${each ? "co-grokked" : "grokked"} at step ${s.grokked_step}`) + (each || "");
   const f = s.final;
   return `${s.task} p=${s.p} r=${s.frac} seed=${s.seed}: ${mem}, ${grok}; ${s.steps} steps in ${s.wall_s.toFixed(1)} s ` +
-    `(${s.ms_per_step.toFixed(1)} ms/step on ${workers} worker${workers > 1 ? "s" : ""}), final train acc ${f.train_acc.toFixed(3)} test acc ${f.test_acc.toFixed(3)}` +
+    `(${s.ms_per_step.toFixed(1)} ms/step on ${where}), final train acc ${f.train_acc.toFixed(3)} test acc ${f.test_acc.toFixed(3)}` +
     `${s.stopped === "interrupted" ? " (interrupted)" : ""} -> ${out}`;
 }
