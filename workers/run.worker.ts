@@ -28,7 +28,8 @@ let engine: Engine | undefined;
 let stopping = false;
 
 export const api = {
-  async train(config: RunConfig, folder: string, report: boolean, onEval: (p: RunProgress) => void): Promise<RunOutcome> {
+  /** Trains into `folder`; `onCheckpoint` hears of each checkpoint written (and is waited for). */
+  async train(config: RunConfig, folder: string, report: boolean, onEval: (p: RunProgress) => void, onCheckpoint?: (step: number) => Promise<void>): Promise<RunOutcome> {
     engine ??= await loadEngine();
     stopping = false;
     let run: Run | undefined;
@@ -43,7 +44,12 @@ export const api = {
         workers: 1,
         resumed: point !== undefined,
         report,
-        hooks: { onEval: (m) => onEval({ step: m.step, test_acc: m.test_acc }), shouldStop: () => stopping, pause: yieldEvery(200) },
+        hooks: {
+          onEval: (m) => onEval({ step: m.step, test_acc: m.test_acc }),
+          shouldStop: () => stopping,
+          pause: yieldEvery(200),
+          checkpoint: async (_, trainer) => onCheckpoint?.(trainer.step),
+        },
       });
       return { status: summary.stopped === "interrupted" ? "interrupted" : "done", summary };
     } catch (e) {

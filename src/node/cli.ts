@@ -15,8 +15,9 @@ import { exportCommand } from "./commands/export.js";
 import { compare } from "./commands/compare.js";
 import { serve } from "./commands/serve.js";
 import { edgeTrain } from "./commands/edge-train.js";
+import { worker } from "./commands/worker.js";
 
-const COMMANDS: readonly Command[] = [train, sweep, transfer, analyze, compare, serve, edgeTrain, exportCommand, tasks];
+const COMMANDS: readonly Command[] = [train, sweep, worker, transfer, analyze, compare, serve, edgeTrain, exportCommand, tasks];
 
 const usage = (): string => `grok - grokking of modular arithmetic on a WebAssembly SIMD core
 

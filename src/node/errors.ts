@@ -15,9 +15,12 @@ import { MemoryError } from "../core/wasm/engine.js";
 import { LayoutError } from "../core/wasm/layout.js";
 import { UsageError } from "./args.js";
 import { EdgeError } from "./edge-client.js";
+import { QueueError } from "./queue/redis.js";
 import { OutputError } from "./files.js";
 
 const BAD_INPUT = [UsageError, ConfigError, TaskError, OutputError, SafetensorsError, CheckpointError, RunFileError, SweepError];
+/** A run that failed, or what the machine lacks (memory, a server it can reach): exit 1. */
+const UNAVAILABLE = [QueueError, TrainingError, MemoryError, LayoutError];
 
 /** What an errno means, and what to do about it. */
 const ERRNO: Record<string, [string, string]> = {
@@ -44,8 +47,7 @@ export function reportFailure(e: unknown): number {
 
 function describe(e: unknown): [string, number] {
   if (BAD_INPUT.some((E) => e instanceof E)) return [`error: ${(e as Error).message}`, 2];
-  if (e instanceof TrainingError || e instanceof MemoryError) return [`error: ${e.message}`, 1];
-  if (e instanceof LayoutError) return [`error: ${e.message}`, 1];
+  if (UNAVAILABLE.some((E) => e instanceof E)) return [`error: ${(e as Error).message}`, 1];
   if (e instanceof EdgeError) return [`error: ${e.message}`, e.badInput ? 2 : 1];
   const errno = e as NodeJS.ErrnoException;
   if (typeof errno?.code === "string" && ERRNO[errno.code]) {

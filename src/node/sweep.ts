@@ -5,21 +5,17 @@
 // on. At the end (and with --summary DIR, from the run folders alone) DIR/summary.json,
 // summary.csv and report.html hold one row per run and the paper's Table A.5 layout.
 
-import { wrap, proxy, type Remote } from "comlink";
-import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, extname, join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { gridTables, mergeSpecs, recordId, rowsToCsv, specFromDocument, specFromFlags, SweepError, sweepId, sweepRows, type RunFolder, type SweepCell, type SweepRow, type SweepSpec } from "../core/sweep.js";
 import type { Metrics, Summary } from "../core/train.js";
 import { renderSweepReport } from "../report/sweep.js";
-import type { RunOutcome, RunProgress, RunWorker } from "../../workers/run.worker.js";
+import type { RunOutcome, RunProgress } from "../../workers/run.worker.js";
 import { makeDirs, OutputError, writeFileAtomic } from "./files.js";
 import { duration } from "./progress.js";
 import { recordFailure } from "./run-folder.js";
-
-const WORKER = new URL("../../workers/run.worker.js", import.meta.url);
+import { RunThread } from "./run-thread.js";
 
 export interface SweepOptions {
   out: string;
@@ -53,12 +49,17 @@ export function defaultSweepDir(file: string | undefined, cells: readonly SweepC
   return join("sweeps", file ? basename(file, extname(file)) : `sweep-${sweepId(cells).slice(0, 8)}`);
 }
 
-type Slot = { worker: Worker; remote: Remote<RunWorker>; cell?: SweepCell; progress?: RunProgress };
+/** DIR/runs/ and DIR/sweep.json: the grid's cells, each with its id and folder. */
+export function writeSweepFile(out: string, cells: readonly SweepCell[]): void {
+  makeDirs(join(out, "runs"));
+  writeFileAtomic(join(out, "sweep.json"), JSON.stringify({ cells: cells.map(({ axes, overrides, id, folder, error }) => ({ id, folder, axes, overrides, ...(error ? { error } : {}) })) }, null, 2) + "\n");
+}
+
+type Slot = { thread: RunThread; cell?: SweepCell; progress?: RunProgress };
 
 /** Runs every unfinished cell of `cells`; returns the rows of the whole sweep folder and whether it was interrupted. */
 export async function runSweep(cells: readonly SweepCell[], opts: SweepOptions): Promise<{ rows: SweepRow[]; interrupted: boolean }> {
-  makeDirs(join(opts.out, "runs"));
-  writeFileAtomic(join(opts.out, "sweep.json"), JSON.stringify({ cells: cells.map(({ axes, overrides, id, folder, error }) => ({ id, folder, axes, overrides, ...(error ? { error } : {}) })) }, null, 2) + "\n");
+  writeSweepFile(opts.out, cells);
   const pending: SweepCell[] = [];
   let skipped = 0;
   for (const cell of cells) {
@@ -76,13 +77,13 @@ export async function runSweep(cells: readonly SweepCell[], opts: SweepOptions):
     if (interrupted) return; // a second signal waits for the runs in flight to write their files
     interrupted = true;
     display.note("stopping: the runs in flight write their files as interrupted; run the same command again to resume");
-    for (const s of pool) if (s.cell) void s.remote.stop();
+    for (const s of pool) if (s.cell) void s.thread.stop();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   const pool: Slot[] = [];
   try {
-    for (let i = 0; i < slots; i++) pool.push(spawn());
+    for (let i = 0; i < slots; i++) pool.push({ thread: new RunThread() });
     await Promise.all(pool.map(async (slot) => {
       for (let cell = pending.shift(); cell && !interrupted; cell = pending.shift()) {
         const outcome = await runCell(slot, cell, opts, display);
@@ -93,39 +94,23 @@ export async function runSweep(cells: readonly SweepCell[], opts: SweepOptions):
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
     display.done();
-    await Promise.all(pool.map((s) => s.worker.terminate()));
+    await Promise.all(pool.map((s) => s.thread.terminate()));
   }
   return { rows: writeSweepSummary(opts.out), interrupted };
 
-  function spawn(): Slot {
-    const worker = new Worker(WORKER);
-    return { worker, remote: wrap<RunWorker>(nodeEndpoint(worker)) };
-  }
-
-  // One run on one worker. A worker that dies takes only its run with it: the run is
-  // recorded as failed and the slot gets a fresh worker.
+  // One run on one thread. A thread that dies takes only its run with it: the run is
+  // recorded as failed.
   async function runCell(slot: Slot, cell: SweepCell, o: SweepOptions, d: SweepDisplay): Promise<RunOutcome> {
     const folder = join(o.out, "runs", cell.folder);
     slot.cell = cell;
     slot.progress = undefined;
     d.started(slot);
-    const died = new Promise<RunOutcome>((resolve) => {
-      slot.worker.once("exit", (code) => resolve({ status: "failed", error: `the worker thread running it exited (code ${code})` }));
-      slot.worker.once("error", (e) => resolve({ status: "failed", error: `the worker thread running it failed: ${e.message}` }));
-    });
-    const outcome = await Promise.race([
-      slot.remote.train(cell.config!, folder, o.runReports, proxy((p: RunProgress) => { slot.progress = p; d.progress(); })),
-      died,
-    ]);
-    slot.worker.removeAllListeners("exit").removeAllListeners("error");
-    if (outcome.status === "failed" && /worker thread/.test(outcome.error)) {
-      recordFailure(folder, cell.config!, new Error(outcome.error));
-      await slot.worker.terminate();
-      Object.assign(slot, spawn());
-    }
+    const outcome = await slot.thread.train(cell.config!, folder, o.runReports, { onEval: (p) => { slot.progress = p; d.progress(); } });
     d.stopped(slot);
     slot.cell = undefined;
-    return outcome;
+    if (outcome.status !== "crashed") return outcome;
+    recordFailure(folder, cell.config!, new Error(outcome.error));
+    return { status: "failed", error: outcome.error };
   }
 }
 
@@ -250,5 +235,5 @@ class SweepDisplay {
   }
 }
 
-const label = (cell: SweepCell): string => Object.entries(cell.axes).map(([k, v]) => (k === "task" ? v : `${k}=${v}`)).join(" ") || cell.folder;
+export const label = (cell: Pick<SweepCell, "axes" | "folder">): string => Object.entries(cell.axes).map(([k, v]) => (k === "task" ? v : `${k}=${v}`)).join(" ") || cell.folder;
 
