@@ -134,7 +134,8 @@ export async function runQueueWorker(o: QueueWorkerOptions): Promise<number> {
   });
   // The runs in flight go back to the queue first; with Redis away that cannot happen, and
   // the worker stops anyway (their jobs are found stalled and go on from their checkpoints).
-  const closed = await Promise.race([worker.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), CLOSE_TIMEOUT_MS))]);
+  // The timer is unref'd: once closed, it must not keep the process waiting out its 15 s.
+  const closed = await Promise.race([worker.close().then(() => true), new Promise<false>((r) => setTimeout(() => r(false), CLOSE_TIMEOUT_MS).unref())]);
   if (!closed) {
     o.log(`Redis at ${o.queue.shown} did not answer in ${CLOSE_TIMEOUT_MS / 1000} s: stopping without it`);
     void worker.close(true);
