@@ -36,8 +36,12 @@ export interface RunFiles {
 
 const wasm = (build: "release" | "shared"): Promise<WebAssembly.Module> => WebAssembly.compileStreaming(fetch(new URL(`./${build}.wasm`, import.meta.url)));
 
-/** Analyses are drawn at most this often (ms): the Fourier picture costs a pass over all p^2 inputs. */
+/**
+ * The live Fourier picture costs a pass over all p^2 inputs (about a second at p = 97), so it
+ * is redrawn at most every 2.5 s, and at most a tenth of the time goes to it.
+ */
 const ANALYSIS_EVERY_MS = 2500;
+const ANALYSIS_SHARE = 0.1;
 
 let current: { run: Run; trainer: Trainer; metrics: Metrics[]; progress: ProgressPoint[]; paused: boolean; stop: boolean; wake?: () => void; pool?: WorkerPool } | undefined;
 
@@ -69,11 +73,14 @@ export const lab = {
       current = state;
       onEvent({ type: "started", config, workers, resumedAt: resume ? trainer.step : null });
       for (const m of prior) onEvent({ type: "eval", metrics: m, step: m.step, msPerStep: 0 });
-      let lastAnalysis = -Infinity, lastYield = performance.now();
+      let lastAnalysis = -Infinity, analysisMs = 0, lastYield = performance.now();
+      const analysisDue = (): boolean => performance.now() - lastAnalysis > Math.max(ANALYSIS_EVERY_MS, analysisMs / ANALYSIS_SHARE);
       const drawAnalysis = async (force: boolean): Promise<void> => {
-        if (!force && performance.now() - lastAnalysis < ANALYSIS_EVERY_MS) return;
+        if (!force && !analysisDue()) return;
+        const began = performance.now();
         onEvent({ type: "analysis", analysis: await analyze(run.model, run.config, run.vocab) });
         lastAnalysis = performance.now();
+        analysisMs = lastAnalysis - began;
       };
       const summary = await runTraining(trainer, {
         onEval: (m) => {
@@ -90,7 +97,7 @@ export const lab = {
           if (performance.now() - lastYield > 50) {
             await new Promise((r) => setTimeout(r, 0));
             lastYield = performance.now();
-            if (state.metrics.length && performance.now() - lastAnalysis > ANALYSIS_EVERY_MS) await drawAnalysis(false);
+            if (state.metrics.length) await drawAnalysis(false);
           }
           while (state.paused && !state.stop) await new Promise<void>((r) => (state.wake = r));
         },
