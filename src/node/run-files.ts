@@ -10,18 +10,13 @@ import type { Metrics, Summary } from "../core/train.js";
 import { OutputError, writeFileAtomic } from "./files.js";
 
 /** The text of a file of a run folder; an unreadable one (missing, a folder) is bad input naming it. */
-export function readRunFile(path: string): string {
-  try {
-    return readFileSync(path, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new OutputError(`cannot read ${path}${code === "EISDIR" ? ": it is a folder" : ` (${code ?? (e as Error).message})`}`);
-  }
-}
+export const readRunFile = (path: string): string => readOrExplain(path, () => readFileSync(path, "utf8"));
 
-export function readRunFileBytes(path: string): Uint8Array {
+export const readRunFileBytes = (path: string): Uint8Array => readOrExplain(path, () => readFileSync(path));
+
+function readOrExplain<T>(path: string, read: () => T): T {
   try {
-    return readFileSync(path);
+    return read();
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new OutputError(`cannot read ${path}${code === "EISDIR" ? ": it is a folder" : ` (${code ?? (e as Error).message})`}`);
@@ -34,6 +29,7 @@ export function readRunFileBytes(path: string): Uint8Array {
  */
 export function readRunConfig(dir: string, overrides: Record<string, string | boolean> = {}): { config: RunConfig; saved: Record<string, unknown> } {
   const path = join(dir, "config.json");
+  if (!existsSync(path)) throw new OutputError(`${dir} is not a run folder (it has no config.json): give the folder a run was trained into`);
   return parseConfigRecord(readRunFile(path), path, overrides);
 }
 
