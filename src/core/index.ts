@@ -13,6 +13,7 @@ export { MersenneTwister } from "./data/rng.js";
 // Assembling and training a run
 export { Run, dimsOf, vocabOf, type CheckpointSource, type RunOptions, type RunRecord } from "./run.js";
 export { AFTER_GROKKING, GROKKED_ACC, MEMORIZED_ACC, Trainer, TrainingError, formatMetrics, runTraining, type CheckpointReason, type Events, type Metrics, type RunHooks, type Summary } from "./train.js";
+export { SliceError, trainSlice, type SliceLimits, type SliceResult } from "./slice.js";
 export { axisValues, configHash, expandSweep, gridTables, mergeSpecs, recordId, rowsToCsv, specFromDocument, specFromFlags, SweepError, sweepRows, type GridTable, type RunFolder, type SweepCell, type SweepRow, type SweepSpec } from "./sweep.js";
 
 // The model and where its work runs
