@@ -22,9 +22,9 @@ const COMMANDS: readonly Command[] = [train, sweep, worker, transfer, analyze, c
 const usage = (): string => `grok - grokking of modular arithmetic on a WebAssembly SIMD core
 
 Usage:
-${COMMANDS.map((c) => `  grok ${c.name.padEnd(10)} ${c.summary}`).join("\n")}
-  grok help [COMMAND] this text, or a command's options (also COMMAND --help, -h)
-  grok --version      the version
+${COMMANDS.map((c) => `  grok ${c.name.padEnd(11)} ${c.summary}`).join("\n")}
+  grok help [COMMAND]  this text, or a command's options (also COMMAND --help, -h)
+  grok --version       the version
 `;
 
 /** The package's version (package.json beside the build). */
