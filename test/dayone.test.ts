@@ -8,6 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { Metrics, Summary } from "../src/core/train.js";
+import { bands, type ComparedRun } from "../src/report/compare.js";
 
 const CLI = fileURLToPath(new URL("../src/node/cli.js", import.meta.url));
 const grok = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
@@ -51,6 +53,18 @@ test("grok compare: three seeds of one task are one group, drawn as mean and min
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+test("grok compare's bands: a seed that stopped after grokking holds its last value; a step off the common grid is left out", () => {
+  const metrics = (points: [number, number][]): Metrics[] => points.map(([step, test_acc]) => ({ step, test_acc }) as Metrics);
+  const run = (seed: number, points: [number, number][], stopped: Summary["stopped"]): ComparedRun =>
+    ({ folder: `s${seed}`, group: "add", seed, metrics: metrics(points), summary: { stopped } as Summary });
+  const rows = bands([
+    run(0, [[100, 0.5], [200, 1], [220, 1]], "grokked"), // its last evaluation at step 220, off the grid of 100
+    run(1, [[100, 0.2], [200, 0.4], [300, 0.6], [400, 0.8]], "steps"),
+    run(2, [[100, 0.1], [200, 0.3], [300, 0.5]], "interrupted"),
+  ], "test_acc");
+  assert.deepEqual(rows.map((r) => [r.step, r.n, r.min, r.max]), [[100, 3, 0.1, 0.5], [200, 3, 0.3, 1], [300, 3, 0.5, 1], [400, 2, 0.8, 1]]);
 });
 
 /** The charts a page embeds: the argument of its page script. */

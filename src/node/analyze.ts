@@ -41,6 +41,12 @@ function loadChecked(model: Model, source: string, config: RunConfig, vocab: Voc
   loadWeights(model, checkpoint, PARAM_NAMES, source);
 }
 
+/** The analysis of a finished run's final model, in memory: nothing is written. */
+export async function analyzeFinishedRun(dir: string): Promise<Analysis> {
+  const { config, model, vocab } = await finishedRun(dir);
+  return analyze(model, config, vocab);
+}
+
 export async function analyzeRun(dir: string): Promise<{ analysis: Analysis; files: string[] }> {
   const { config, saved, model, vocab } = await finishedRun(dir);
   const summary = readSummary(dir);

@@ -20,20 +20,28 @@ export interface ComparedRun {
 
 const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 
-/** Per group and evaluated step: the mean, min and max of `field` over the group's runs that reached it. */
+/**
+ * Per group and evaluated step: the mean, min and max of `field` over the group's runs. A run
+ * that stopped early because it grokked (`--until-grokked`) holds its last value to the
+ * group's last step; without that the mean would drop where the first seed stops. A step
+ * that a run went past without evaluating (another run's last step, off the common grid) is
+ * left out, so every point averages the same runs.
+ */
 export function bands(runs: readonly ComparedRun[], field: keyof Metrics): Row[] {
   const groups = [...new Set(runs.map((r) => r.group))];
   return groups.flatMap((group) => {
-    const byStep = new Map<number, number[]>();
-    for (const r of runs.filter((x) => x.group === group)) {
-      for (const m of r.metrics) {
-        const v = m[field];
-        if (m.step > 0 && typeof v === "number") byStep.set(m.step, [...(byStep.get(m.step) ?? []), v]);
+    const members = runs.map((r) => ({ r, byStep: new Map(r.metrics.map((m) => [m.step, m[field]])), last: r.metrics.at(-1) })).filter((x) => x.r.group === group);
+    const steps = [...new Set(members.flatMap((x) => [...x.byStep.keys()]))].filter((s) => s > 0).sort((a, b) => a - b);
+    return steps.flatMap((step) => {
+      const vs: number[] = [];
+      for (const { r, byStep, last } of members) {
+        if (!last) continue;
+        const v = byStep.has(step) ? byStep.get(step) : last.step < step && r.summary?.stopped === "grokked" ? last[field] : undefined;
+        if (typeof v === "number") vs.push(v);
+        else if (last.step > step) return []; // this run went past the step without evaluating it
       }
-    }
-    return [...byStep].sort(([a], [b]) => a - b).map(([step, vs]) => ({
-      step, group, n: vs.length, mean: vs.reduce((s, v) => s + v, 0) / vs.length, min: Math.min(...vs), max: Math.max(...vs),
-    }));
+      return vs.length === 0 ? [] : [{ step, group, n: vs.length, mean: vs.reduce((s, v) => s + v, 0) / vs.length, min: Math.min(...vs), max: Math.max(...vs) }];
+    });
   });
 }
 
@@ -56,7 +64,7 @@ function bandChart(id: string, title: string, runs: readonly ComparedRun[], fiel
 
 export function renderCompare(runs: readonly ComparedRun[], runtime: string): string {
   const charts = [
-    bandChart("cmp_test_acc", "Test accuracy: mean over seeds, band min..max", runs, "test_acc", "test accuracy"),
+    bandChart("cmp_test_acc", "Test accuracy: mean over seeds, band min..max (a run stopped after grokking holds its last value)", runs, "test_acc", "test accuracy"),
     bandChart("cmp_train_acc", "Train accuracy", runs, "train_acc", "train accuracy"),
     bandChart("cmp_test_loss", "Test loss", runs, "test_loss", "cross-entropy (log)", true),
     bandChart("cmp_ffd_L", "FFD of W_L", runs, "ffd_L", "FFD"),
