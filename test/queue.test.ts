@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { RedisServer } from "./redis-server.js";
+import { RedisServer, type RedisOptions } from "./redis-server.js";
 
 const CLI = fileURLToPath(new URL("../src/node/cli.js", import.meta.url));
 const grok = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
@@ -21,6 +21,18 @@ const started: ChildProcess[] = [];
 afterEach(() => {
   for (const c of started.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
 });
+
+/** A redis-server of its own and a temporary folder for one test, both gone after it. */
+async function withRedis(body: (redis: RedisServer, root: string) => Promise<void>, options: RedisOptions = {}): Promise<void> {
+  const redis = await RedisServer.start(options);
+  const root = mkdtempSync(join(tmpdir(), "grok-queue-"));
+  try {
+    await body(redis, root);
+  } finally {
+    await redis.dispose();
+    rmSync(root, { recursive: true, force: true });
+  }
+}
 
 /** A `grok worker` process; its log lines collect in `log`. */
 function startWorker(url: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; log: () => string; exit: Promise<number | null> } {
@@ -44,10 +56,8 @@ const GRID = ["--task", "add,mul", "--seed", "0,1", "--frac", "0.5,0.7", "--p", 
 /** One longer run (a few seconds) with frequent checkpoints. */
 const LONG = ["--task", "add", "--p", "23", "--steps", "1000", "--ckpt-every", "100", "--eval-every", "50", "--quiet"];
 
-test("queue: 8 runs on two workers give the local sweep's summary; enqueueing twice adds nothing; a bad run fails once, with its error", async () => {
-  const redis = await RedisServer.start();
-  const root = mkdtempSync(join(tmpdir(), "grok-queue-"));
-  try {
+test("queue: 8 runs on two workers give the local sweep's summary; enqueueing twice adds nothing; a bad run fails once, with its error", () =>
+  withRedis(async (redis, root) => {
     const first = grok(["sweep", ...GRID, "--queue", redis.url]);
     assert.equal(first.status, 0, first.stderr);
     assert.match(first.stdout, /8 runs: 8 enqueued, 0 already in the queue/);
@@ -70,16 +80,10 @@ test("queue: 8 runs on two workers give the local sweep's summary; enqueueing tw
     assert.match(status.stdout, /2 runs: 1 done, 0 running, 1 failed, 0 waiting/);
     assert.match(status.stdout, /failed: p=24: --p must be a prime .* got 24 \(not prime\)/);
     assert.equal(workers.map((w) => w.log().match(/p=24: failed/g)?.length ?? 0).reduce((a, b) => a + b), 1, "failed once, not retried");
-  } finally {
-    await redis.dispose();
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("queue: a worker killed with SIGKILL mid-run: another resumes its run from the last checkpoint, bit-identical to a local run", async () => {
-  const redis = await RedisServer.start();
-  const root = mkdtempSync(join(tmpdir(), "grok-queue-kill-"));
-  try {
+test("queue: a worker killed with SIGKILL mid-run: another resumes its run from the last checkpoint, bit-identical to a local run", () =>
+  withRedis(async (redis, root) => {
     assert.equal(grok(["sweep", ...LONG, "--queue", redis.url]).status, 0);
     const a = startWorker(redis.url);
     await until("a checkpoint at step 300", () => /running: .* at step ([3-9]\d\d|1\d\d\d)/.test(grok(["sweep", ...LONG, "--queue", redis.url, "--status"]).stdout));
@@ -94,16 +98,10 @@ test("queue: a worker killed with SIGKILL mid-run: another resumes its run from 
     const q = runFolder(join(root, "queued"));
     assert.deepEqual(readFileSync(join(q, "model.safetensors")), readFileSync(join(root, "local", "model.safetensors")));
     assert.equal(withoutWall(readFileSync(join(q, "metrics.jsonl"), "utf8")), withoutWall(readFileSync(join(root, "local", "metrics.jsonl"), "utf8")));
-  } finally {
-    await redis.dispose();
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("queue: SIGTERM puts the run in flight back in the queue at its checkpoint and the worker exits 0; Redis restarted mid-sweep, the sweep completes", async () => {
-  const redis = await RedisServer.start();
-  const root = mkdtempSync(join(tmpdir(), "grok-queue-term-"));
-  try {
+test("queue: SIGTERM puts the run in flight back in the queue at its checkpoint and the worker exits 0; Redis restarted mid-sweep, the sweep completes", () =>
+  withRedis(async (redis, root) => {
     assert.equal(grok(["sweep", ...LONG, "--queue", redis.url]).status, 0);
     const a = startWorker(redis.url);
     await until("the run under way", () => /started/.test(a.log()));
@@ -126,17 +124,11 @@ test("queue: SIGTERM puts the run in flight back in the queue at its checkpoint 
     const rows = JSON.parse(readFileSync(join(root, "grid", "summary.json"), "utf8")).rows as { status: string }[];
     assert.deepEqual(rows.map((r) => r.status), Array(8).fill("done"));
     assert.match(grok(["sweep", ...LONG, "--queue", redis.url, "--status"]).stdout, /1 runs: 1 done/);
-  } finally {
-    await redis.dispose();
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  }));
 
-test("queue: a password in the URL and TLS through rediss:// work; a wrong password or no server is one clear line", async () => {
-  const redis = await RedisServer.start({ password: "s3cret-pw", tls: true });
-  const root = mkdtempSync(join(tmpdir(), "grok-queue-tls-"));
-  const env = { NODE_EXTRA_CA_CERTS: redis.ca! };
-  try {
+test("queue: a password in the URL and TLS through rediss:// work; a wrong password or no server is one clear line", () =>
+  withRedis(async (redis) => {
+    const env = { NODE_EXTRA_CA_CERTS: redis.ca! };
     const tiny = ["--task", "add", "--p", "11", "--steps", "20", "--quiet"];
     assert.equal(grok(["sweep", ...tiny, "--queue", redis.url], env).status, 0);
     const w = startWorker(redis.url, ["--until-empty"], env);
@@ -152,8 +144,4 @@ test("queue: a password in the URL and TLS through rediss:// work; a wrong passw
     const bad = grok(["worker", "--queue", "http://localhost:6379"]);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--queue takes redis:\/\//);
-  } finally {
-    await redis.dispose();
-    rmSync(root, { recursive: true, force: true });
-  }
-});
+  }, { password: "s3cret-pw", tls: true }));
