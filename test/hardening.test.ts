@@ -49,7 +49,7 @@ test("hostile train options and expressions: each is one line, exit 2, nothing w
       ["--task", "a".repeat(301)], ["--task", Array(20).fill("add").join(",")], ["--task", "add,add"], ["--task", ","], ["--task", ""], ["--task", " "],
       ["--task", "a^99"], ["--task", "a^-1"], ["--task", "a^b"], ["--task", "c+d"], ["--task", "a++"], ["--task", "()"], ["--task", "a/(b-b)"],
       ["--task", "a\u202eb"], ["--task", "1e5"], ["--task", "a+b,b+a"], ["--task", "rand,rand"],
-      ["--d-model", "4096", "--n-heads", "4096", "--d-head", "4096"], ["--p", "257", "--frac", "0.9", "--d-mlp", "4096"], ["--max-memory", "1K"],
+      ["--d-model", "4096", "--n-heads", "4096", "--d-head", "4096"], ["--p", "257", "--frac", "0.9", "--d-mlp", "4096", "--max-memory", "2G"], ["--max-memory", "1K"],
       ["--max-memory", "lots"], ["--max-memory", "-1G"],
     ];
     const numbers: Record<string, string[]> = {
@@ -72,9 +72,11 @@ test("hostile train options and expressions: each is one line, exit 2, nothing w
       ["--force=yes"], ["--quiet=1"], ["--no-report=maybe"], ["--until-grokked=maybe"], ["--stepz", "10"], ["--", "x"], ["--p"], ["positional"],
       ["--p", "5", "--p", "7"], ["--resume"], ["--resume", join(root, "nowhere")], ["--resume", root, "--lr", "1"], ["--out", "/proc/grok-unwritable/run"]);
     let cleanCount = 0;
-    const results = await grokAll(bad.map((args) => ["train", ...args, ...(args.includes("--out") ? [] : ["--out", out]), ...(args.includes("--steps") ? [] : ["--steps", "1"])]));
+    // Each case its own folder, so one that writes is named (they run concurrently).
+    const outOf = (i: number): string => `${out}-${i}`;
+    const results = await grokAll(bad.map((args, i) => ["train", ...args, ...(args.includes("--out") ? [] : ["--out", outOf(i)]), ...(args.includes("--steps") ? [] : ["--steps", "1"])]));
     results.forEach((r, i) => {
-      if (clean(r) && !existsSync(out)) cleanCount++;
+      if (clean(r) && !existsSync(outOf(i))) cleanCount++;
       else assert.fail(`${JSON.stringify(bad[i]).slice(0, 120)}: exit ${r.status}, stderr ${JSON.stringify(r.stderr.slice(0, 300))}`);
     });
     console.log(`  train options and expressions: ${bad.length} tried, ${cleanCount} handled cleanly`);

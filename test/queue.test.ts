@@ -53,8 +53,8 @@ async function until(what: string, ok: () => boolean, ms = 60000): Promise<void>
 
 const SMALL_MODEL = ["--d-model", "32", "--d-head", "8", "--d-mlp", "64"];
 const GRID = ["--task", "add,mul", "--seed", "0,1", "--frac", "0.5,0.7", "--p", "23", ...SMALL_MODEL, "--steps", "300", "--quiet"];
-/** One longer run (a few seconds) with frequent checkpoints. */
-const LONG = ["--task", "add", "--p", "23", "--steps", "1000", "--ckpt-every", "100", "--eval-every", "50", "--quiet"];
+/** One longer run (several seconds even on a fast machine, so it is still under way when killed) with frequent checkpoints. */
+const LONG = ["--task", "add", "--p", "23", "--steps", "5000", "--ckpt-every", "100", "--eval-every", "50", "--quiet"];
 
 test("queue: 8 runs on two workers give the local sweep's summary; enqueueing twice adds nothing; a bad run fails once, with its error", () =>
   withRedis(async (redis, root) => {
@@ -86,7 +86,7 @@ test("queue: a worker killed with SIGKILL mid-run: another resumes its run from 
   withRedis(async (redis, root) => {
     assert.equal(grok(["sweep", ...LONG, "--queue", redis.url]).status, 0);
     const a = startWorker(redis.url);
-    await until("a checkpoint at step 300", () => /running: .* at step ([3-9]\d\d|1\d\d\d)/.test(grok(["sweep", ...LONG, "--queue", redis.url, "--status"]).stdout));
+    await until("a checkpoint at step 300", () => /running: .* at step ([3-9]\d\d|[1-4]\d\d\d)/.test(grok(["sweep", ...LONG, "--queue", redis.url, "--status"]).stdout));
     a.child.kill("SIGKILL");
     await a.exit;
     const b = startWorker(redis.url, ["--until-empty"]);
