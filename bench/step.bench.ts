@@ -3,13 +3,13 @@
 // main matrix products, each next to a plain-JavaScript baseline of the same work measured
 // in the same run (src/reference: textbook loops).
 
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bench } from "tinybench";
 import { DEFAULTS } from "../src/core/config.js";
 import type { Executor } from "../src/core/model/executor.js";
-import type { FastPath } from "../src/core/model/fast.js";
+import type { FastPath, PhaseTiming } from "../src/core/model/fast.js";
 import { Run } from "../src/core/run.js";
 import { expandSweep, specFromFlags } from "../src/core/sweep.js";
 import { Trainer } from "../src/core/train.js";
@@ -40,7 +40,7 @@ const ms = async (name: string, fn: () => unknown, opts: { time: number; iterati
  */
 const best = async (name: string, fn: () => unknown, opts: { time: number; iterations: number }): Promise<number> => (await latency(name, fn, opts)).min;
 
-const fmt = (x: number, digits = 1): string => x.toFixed(digits).padStart(9);
+const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padStart(width);
 
 async function stepBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
@@ -223,8 +223,47 @@ async function sweepBench(): Promise<void> {
   console.log(`  concurrency 2 / 1: ${(perHour[1]! / perHour[0]!).toFixed(2)}x`);
 }
 
+// `--timeline [FILE]`: what each of 2 workers does in each phase of a fast step, over a few
+// steps after a warm-up: the phase's wall time, each worker's time inside kernel calls, and
+// the rest, idle (waiting for the phase's message, for a claim, or for the slower worker).
+// The steps' raw timings go to FILE (timeline.json), times relative to each step's start.
+async function timelineBench(file: string): Promise<void> {
+  const steps = quick ? 5 : 20;
+  const pool = await createWorkerPool(2);
+  const run = Run.assemble(pool.engine, DEFAULTS, { executor: pool });
+  const trainer = new Trainer(run);
+  for (let i = 0; i < 5; i++) await trainer.trainStep();
+  const path = run.path as FastPath;
+  const recorded: PhaseTiming[][] = [];
+  for (let i = 0; i < steps; i++) recorded.push(await path.timedLossAndGrad(run.train));
+  run.dispose();
+  await pool.close();
+  const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+  const med = (phase: number, f: (t: PhaseTiming) => number): number => median(recorded.map((step) => f(step[phase]!)));
+  console.log(`\nfast step timeline, 2 workers, p=${DEFAULTS.p} r=${DEFAULTS.frac}: median over ${steps} steps, ms (busy: inside kernel calls; lag: from the phase's start to a worker's first call; tail: from a worker's last call to the phase's end)`);
+  console.log(`  ${"phase".padEnd(42)}${"wall".padStart(7)}${"busy 1".padStart(8)}${"busy 2".padStart(8)}${"idle".padStart(7)}${"lag 1".padStart(7)}${"lag 2".padStart(7)}${"tail 1".padStart(8)}${"tail 2".padStart(8)}  calls`);
+  let wall = 0, busy = 0, idle = 0;
+  recorded[0]!.forEach((first, i) => {
+    const w = med(i, (t) => t.end - t.start);
+    const threads = first.threads.map((_, k) => ({
+      busy: med(i, (t) => t.threads[k]!.busy), lag: med(i, (t) => t.threads[k]!.start - t.start), tail: med(i, (t) => t.end - t.threads[k]!.end),
+    }));
+    const workers = first.where === "workers" ? 2 : 1;
+    const phaseIdle = first.where === "workers" ? workers * w - threads.reduce((a, t) => a + t.busy, 0) : w; // a serial phase idles the other worker
+    wall += w; busy += threads.reduce((a, t) => a + t.busy, 0); idle += phaseIdle;
+    const col = (k: number, f: (t: (typeof threads)[number]) => number): string => (threads[k] ? fmt(f(threads[k]), 2, 8) : "".padStart(8));
+    console.log(`  ${first.phase.padEnd(42)}${fmt(w, 2, 7)}${col(0, (t) => t.busy)}${col(1, (t) => t.busy)}${fmt(phaseIdle, 2, 7)}${col(0, (t) => t.lag).slice(1)}${col(1, (t) => t.lag).slice(1)}${col(0, (t) => t.tail)}${col(1, (t) => t.tail)}  ${first.where === "workers" ? first.threads.map((t) => t.calls).join("/") : "here"}`);
+  });
+  console.log(`  ${"step (sum of phases)".padEnd(42)}${fmt(wall, 2, 7)}   both workers busy ${busy.toFixed(1)} ms of ${(2 * wall).toFixed(1)} (${((100 * busy) / (2 * wall)).toFixed(0)}%), idle ${idle.toFixed(1)} ms`);
+  writeFileSync(file, JSON.stringify(recorded.map((step) => step.map((t) => ({ ...t, start: t.start - step[0]!.start, end: t.end - step[0]!.start,
+    threads: t.threads.map((th) => ({ ...th, start: th.start - step[0]!.start, end: th.end - step[0]!.start })) }))), null, 1));
+  console.log(`  raw timings -> ${file}`);
+}
+
 const engine = await loadEngine();
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+const timeline = process.argv.indexOf("--timeline");
+const only = timeline >= 0 ? "timeline" : process.argv.find((a) => a.startsWith("--only="))?.slice(7);
+if (only === "timeline") await timelineBench(process.argv[timeline + 1]?.endsWith(".json") ? process.argv[timeline + 1]! : "timeline.json");
 if (!only || only === "step") await stepBench(engine);
 if (!only || only === "mixture") await mixtureBench(engine);
 if (!only || only === "profile") await profileBench(engine);

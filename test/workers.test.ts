@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
 import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.js";
+import type { FastPath, PhaseTiming } from "../src/core/model/fast.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
 import { createWorkerPool } from "../src/node/pool.js";
@@ -34,6 +35,31 @@ for (const [what, config] of [["one task", CONFIG], ["a mixture of add, sub, mul
     }
   });
 }
+
+test("a timed step (the benchmarks' timeline) gives lossAndGrad's gradients, and each phase's calls are run once across the workers", async () => {
+  const pool = await createWorkerPool(2);
+  try {
+    const config = resolveConfig(CONFIG);
+    const gradsOf = async (timed: boolean): Promise<{ grads: Uint8Array; timings: PhaseTiming[] }> => {
+      const run = Run.assemble(pool.engine, config, { executor: pool });
+      const path = run.path as FastPath;
+      const timings = timed ? await path.timedLossAndGrad(run.train) : (await path.lossAndGrad(run.train), []);
+      const grads = new Uint8Array(run.model.buffer("grads").read().buffer.slice(0));
+      run.dispose();
+      return { grads, timings };
+    };
+    const plain = await gradsOf(false), timed = await gradsOf(true);
+    assert.deepEqual(timed.grads, plain.grads);
+    assert.deepEqual(timed.timings.map((t) => t.phase), ["tables forward: attention side", "tables forward: P, U", "shards: forward, loss, backward to d pre", "table gradients: dP, dU, dWLT", "tables backward: MLP side", "tables backward: attention side"]);
+    for (const t of timed.timings) {
+      assert.equal(t.threads.length, t.where === "workers" ? 2 : 1);
+      for (const th of t.threads) assert.ok(t.start <= th.start && th.start <= th.end && th.end <= t.end + 1 && th.busy <= th.end - th.start + 1e-6, t.phase);
+    }
+    assert.equal(timed.timings[1]!.threads.reduce((a, th) => a + th.calls, 0), 8, "P, U: 8 row ranges between the two workers");
+  } finally {
+    await pool.close();
+  }
+});
 
 test("threads claiming calls from one counter run each call exactly once", async () => {
   const engine = await newEngine();

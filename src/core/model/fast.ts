@@ -13,7 +13,7 @@
 
 import { CONTEXT, type Split } from "../data/data.js";
 import type { Kernels } from "../wasm/engine.js";
-import { call, LocalExecutor, ranges, type Executor, type KernelCall } from "./executor.js";
+import { call, LocalExecutor, ranges, sharedClock, type Executor, type KernelCall, type ThreadTiming } from "./executor.js";
 import type { Region } from "../wasm/region.js";
 import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 import type { Dims } from "./params.js";
@@ -35,6 +35,15 @@ const U_PARTS = 2;
 
 /** A phase of a step: its calls, independent of each other, run on this thread or claimed by the workers. */
 type Phase = [name: string, where: "here" | "workers", calls: KernelCall[]];
+
+/** One phase of a timed step: when the host started and saw it end, and what each thread did. */
+export interface PhaseTiming {
+  phase: string;
+  where: "here" | "workers";
+  start: number;
+  end: number;
+  threads: ThreadTiming[];
+}
 
 /** PARTS calls, made by part number. */
 const parts = (make: (part: number) => KernelCall): KernelCall[] => Array.from({ length: PARTS }, (_, i) => make(i));
@@ -166,6 +175,20 @@ export class FastPath implements Path {
    */
   phases(batch: Batch): [string, () => void][] {
     return this.step(batch).map(([name, , calls]) => [name, () => calls.forEach((c) => call(this.model.engine, c))]);
+  }
+
+  /**
+   * lossAndGrad, timing every phase on a clock all threads share (the benchmarks' timeline):
+   * the same calls, so the same results.
+   */
+  async timedLossAndGrad(batch: Batch): Promise<PhaseTiming[]> {
+    const timings: PhaseTiming[] = [];
+    for (const [phase, where, calls] of this.step(batch)) {
+      const start = sharedClock();
+      const threads = where === "here" ? await new LocalExecutor(this.model.engine).runTimed(calls) : await this.executor.runTimed(calls);
+      timings.push({ phase, where, start, end: sharedClock(), threads });
+    }
+    return timings;
   }
 
   /** The phases of a training step, in order. */

@@ -7,7 +7,7 @@
 
 import type { Remote } from "comlink";
 import { Engine } from "../wasm/engine.js";
-import { runClaimed, type Executor, type KernelCall } from "./executor.js";
+import { runClaimed, runClaimedTimed, type Executor, type KernelCall, type ThreadTiming } from "./executor.js";
 import { MAX_WORKERS } from "./fast.js";
 
 /** What a pool's thread does (exposed with Comlink by each host's worker entry). */
@@ -20,6 +20,10 @@ export function kernelWorker() {
     run(calls: readonly KernelCall[]): void {
       if (!attached) throw new Error("worker used before attach()");
       runClaimed(attached.engine, calls, attached.counter);
+    },
+    runTimed(calls: readonly KernelCall[]): ThreadTiming {
+      if (!attached) throw new Error("worker used before attach()");
+      return runClaimedTimed(attached.engine, calls, attached.counter);
     },
   };
 }
@@ -59,6 +63,11 @@ export class WorkerPool implements Executor {
   async run(calls: readonly KernelCall[]): Promise<void> {
     Atomics.store(this.counter, 0, 0);
     await Promise.all(this.threads.map((t) => t.remote.run(calls)));
+  }
+
+  async runTimed(calls: readonly KernelCall[]): Promise<ThreadTiming[]> {
+    Atomics.store(this.counter, 0, 0);
+    return Promise.all(this.threads.map((t) => t.remote.runTimed(calls)));
   }
 
   async close(): Promise<void> {
