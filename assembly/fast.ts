@@ -354,13 +354,62 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, par
 }
 
 // One (example, position) of a mix, backward, over columns [c0, c1): for every head h, with
-// a_h = load(a + h*CTX): dT_{1+h}[t] += a_h up and d_h (+)= T_{1+h}[t].up at d + h*CTX.
+// a_h = load(a + h*CTX): dT_{1+h}[t] += a_h up and d_h (+)= T_{1+h}[t].up at d + h*CTX. Heads
+// go two at a time, so each vector of `up` is loaded once for both (the same sums per head).
 function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32, a: usize, up: usize, c0: i32, c1: i32, d: usize, add: bool): void {
-  for (let h = 0; h < H; h++) {
-    const row = <usize>(((1 + h) * dv + t) * width) << 2;
-    const dot = dot_axpy(T + row, dT + row, load<f32>(at(a, h * CTX)), up, c0, c1);
-    store<f32>(at(d, h * CTX), add ? load<f32>(at(d, h * CTX)) + dot : dot);
+  let h = 0;
+  for (; h + 2 <= H; h += 2) {
+    const rowA = <usize>(((1 + h) * dv + t) * width) << 2, rowB = <usize>(((2 + h) * dv + t) * width) << 2;
+    const dots = dot_axpy2(T + rowA, dT + rowA, load<f32>(at(a, h * CTX)), T + rowB, dT + rowB, load<f32>(at(a, (h + 1) * CTX)), up, c0, c1);
+    store_dot(at(d, h * CTX), f32x4.extract_lane(dots, 0), add);
+    store_dot(at(d, (h + 1) * CTX), f32x4.extract_lane(dots, 1), add);
   }
+  for (; h < H; h++) {
+    const row = <usize>(((1 + h) * dv + t) * width) << 2;
+    store_dot(at(d, h * CTX), dot_axpy(T + row, dT + row, load<f32>(at(a, h * CTX)), up, c0, c1), add);
+  }
+}
+
+@inline function store_dot(p: usize, dot: f32, add: bool): void {
+  store<f32>(p, add ? load<f32>(p) + dot : dot);
+}
+
+// dot_axpy for two rows (A and B) against the same `up`, each summed exactly as dot_axpy
+// sums it; returns [A's dot, B's dot, 0, 0].
+@inline function dot_axpy2(rowA: usize, drowA: usize, aA: f32, rowB: usize, drowB: usize, aB: f32, up: usize, c0: i32, c1: i32): v128 {
+  const avA = f32x4.splat(aA), avB = f32x4.splat(aB);
+  let sA0 = f32x4.splat(0), sA1 = f32x4.splat(0), sB0 = f32x4.splat(0), sB1 = f32x4.splat(0);
+  let j = c0;
+  for (; j + 8 <= c1; j += 8) {
+    const o = <usize>j << 2;
+    const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
+    sA0 = f32x4.add(sA0, f32x4.mul(v128.load(rowA + o), u0));
+    sA1 = f32x4.add(sA1, f32x4.mul(v128.load(rowA + o, 16), u1));
+    sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u0));
+    sB1 = f32x4.add(sB1, f32x4.mul(v128.load(rowB + o, 16), u1));
+    v128.store(drowA + o, f32x4.add(v128.load(drowA + o), f32x4.mul(avA, u0)));
+    v128.store(drowA + o, f32x4.add(v128.load(drowA + o, 16), f32x4.mul(avA, u1)), 16);
+    v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u0)));
+    v128.store(drowB + o, f32x4.add(v128.load(drowB + o, 16), f32x4.mul(avB, u1)), 16);
+  }
+  for (; j + 4 <= c1; j += 4) {
+    const o = <usize>j << 2;
+    const u = v128.load(up + o);
+    sA0 = f32x4.add(sA0, f32x4.mul(v128.load(rowA + o), u));
+    sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u));
+    v128.store(drowA + o, f32x4.add(v128.load(drowA + o), f32x4.mul(avA, u)));
+    v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u)));
+  }
+  let rA = hsum(f32x4.add(sA0, sA1)), rB = hsum(f32x4.add(sB0, sB1));
+  for (; j < c1; j++) {
+    const o = <usize>j << 2;
+    const u = load<f32>(up + o);
+    rA += load<f32>(rowA + o) * u;
+    rB += load<f32>(rowB + o) * u;
+    store<f32>(drowA + o, load<f32>(drowA + o) + aA * u);
+    store<f32>(drowB + o, load<f32>(drowB + o) + aB * u);
+  }
+  return f32x4.replace_lane(f32x4.splat(rA), 1, rB);
 }
 
 /**
