@@ -15,6 +15,7 @@ import { expandSweep, specFromFlags } from "../src/core/sweep.js";
 import { Trainer } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
 import { adamwRef, gemmRef } from "../src/reference/kernels.js";
+import { fastStepFlops } from "./floor.js";
 import { referenceLossAndGrad } from "../src/reference/model.js";
 import { createWorkerPool } from "../src/node/pool.js";
 import { runSweep } from "../src/node/sweep.js";
@@ -42,6 +43,9 @@ const best = async (name: string, fn: () => unknown, opts: { time: number; itera
 
 const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padStart(width);
 
+/** The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran. */
+let fastSteps: { one: number; two: number } | undefined;
+
 async function stepBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
   // Trainer.trainStep: zero the gradients, forward and backward, AdamW.
@@ -56,6 +60,7 @@ async function stepBench(engine: Engine): Promise<void> {
   const pool = await createWorkerPool(2);
   const fast2 = await timeOf("fast, 2 workers", "fast", pool.engine, pool);
   await pool.close();
+  fastSteps = { one: fast, two: fast2 };
   const reference = await timeOf("reference", "reference");
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = Run.assemble(engine, cfg);
@@ -85,15 +90,29 @@ async function profileBench(engine: Engine): Promise<void> {
   const path = run.path as FastPath;
   const batch = run.train;
   const phases = path.phases(batch);
-  console.log(`\nfast step, by phase (1 thread, p50 ms)`);
-  let total = 0;
+  const flops = fastStepFlops(model.dims, batch.n);
+  const peak = await simdPeak(engine);
+  const floorMs = (f: number): number => (f / (peak * 1e9)) * 1000;
+  console.log(`\nfast step, by phase (1 thread, p50 ms), against its floor: its FLOP (products + mixes, counted from the kernels) at the WASM SIMD peak measured now, ${peak.toFixed(1)} GFLOP/s`);
+  console.log(`  ${"phase".padEnd(44)}${"ms".padStart(9)}${"share".padStart(6)}${"MFLOP".padStart(9)}${"floor ms".padStart(10)}${"of floor".padStart(10)}`);
   const rows: [string, number][] = [];
-  for (const [name, run] of [...phases, ["AdamW", () => model.adamwStep(cfg, 1)] as const]) {
-    const t = await ms(name, run, { time: quick ? 200 : 1000, iterations: 5 });
-    rows.push([name, t]);
-    total += t;
+  for (const [name, run] of [...phases, ["AdamW", () => model.adamwStep(cfg, 1)] as const]) rows.push([name, await ms(name, run, { time: quick ? 200 : 1000, iterations: 5 })]);
+  const total = rows.reduce((a, [, t]) => a + t, 0);
+  let products = 0, mixes = 0;
+  for (const [name, t] of rows) {
+    const f = flops[name];
+    products += f?.products ?? 0;
+    mixes += f?.mixes ?? 0;
+    const phaseFlops = f ? f.products + f.mixes : 0;
+    const floor = f ? `${fmt(phaseFlops / 1e6, 0)}${fmt(floorMs(phaseFlops), 2, 10)}${`${((100 * floorMs(phaseFlops)) / t).toFixed(0)}%`.padStart(10)}` : "";
+    console.log(`  ${name.padEnd(44)}${fmt(t, 2)}${`${((100 * t) / total).toFixed(0)}%`.padStart(6)}${floor}`);
   }
-  for (const [name, t] of rows) console.log(`  ${name.padEnd(44)}${fmt(t, 2)}  ${((100 * t) / total).toFixed(0).padStart(3)}%`);
+  const floor1 = floorMs(products + mixes), floorProducts = floorMs(products);
+  console.log(`  step floor: ${((products + mixes) / 1e9).toFixed(2)} GFLOP -> ${floor1.toFixed(1)} ms on 1 thread, ${(floor1 / 2).toFixed(1)} ms on 2 (products alone: ${(products / 1e9).toFixed(2)} GFLOP, ${floorProducts.toFixed(1)} ms)`);
+  if (fastSteps) {
+    console.log(`  the step (medians above): 1 thread ${fastSteps.one.toFixed(1)} ms = ${((100 * floor1) / fastSteps.one).toFixed(0)}% of the floor; ` +
+      `2 workers ${fastSteps.two.toFixed(1)} ms = ${((100 * floor1) / 2 / fastSteps.two).toFixed(0)}% of the 2-thread floor, ${(fastSteps.one / fastSteps.two).toFixed(2)}x over 1 thread`);
+  }
   run.dispose();
 }
 
