@@ -222,36 +222,6 @@ function axpy3(out: usize, n: i32, c0: f32, r0: usize, c1: f32, r1: usize, c2: f
   }
 }
 
-// Over columns [c0, c1): returns row.up, and drow += a * up. Two partial dot sums (even and
-// odd vectors) halve the chain of dependent adds.
-@inline function dot_axpy(row: usize, drow: usize, a: f32, up: usize, c0: i32, c1: i32): f32 {
-  const av = f32x4.splat(a);
-  let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
-  let j = c0;
-  for (; j + 8 <= c1; j += 8) {
-    const o = <usize>j << 2;
-    const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(row + o), u0));
-    s1 = f32x4.add(s1, f32x4.mul(v128.load(row + o, 16), u1));
-    v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(av, u0)));
-    v128.store(drow + o, f32x4.add(v128.load(drow + o, 16), f32x4.mul(av, u1)), 16);
-  }
-  for (; j + 4 <= c1; j += 4) {
-    const o = <usize>j << 2;
-    const u = v128.load(up + o);
-    s0 = f32x4.add(s0, f32x4.mul(v128.load(row + o), u));
-    v128.store(drow + o, f32x4.add(v128.load(drow + o), f32x4.mul(av, u)));
-  }
-  let r = hsum(f32x4.add(s0, s1));
-  for (; j < c1; j++) {
-    const o = <usize>j << 2;
-    const u = load<f32>(up + o);
-    r += load<f32>(row + o) * u;
-    store<f32>(drow + o, load<f32>(drow + o) + a * u);
-  }
-  return r;
-}
-
 // Over columns [c0, c1): drow += up.
 function add_columns(drow: usize, up: usize, c0: i32, c1: i32): void {
   let j = c0;
@@ -360,13 +330,13 @@ function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32
   let h = 0;
   for (; h + 2 <= H; h += 2) {
     const rowA = <usize>(((1 + h) * dv + t) * width) << 2, rowB = <usize>(((2 + h) * dv + t) * width) << 2;
-    const dots = dot_axpy2(T + rowA, dT + rowA, load<f32>(at(a, h * CTX)), T + rowB, dT + rowB, load<f32>(at(a, (h + 1) * CTX)), up, c0, c1);
+    const dots = dot_axpy(true, T + rowA, dT + rowA, load<f32>(at(a, h * CTX)), T + rowB, dT + rowB, load<f32>(at(a, (h + 1) * CTX)), up, c0, c1);
     store_dot(at(d, h * CTX), f32x4.extract_lane(dots, 0), add);
     store_dot(at(d, (h + 1) * CTX), f32x4.extract_lane(dots, 1), add);
   }
   for (; h < H; h++) {
     const row = <usize>(((1 + h) * dv + t) * width) << 2;
-    store_dot(at(d, h * CTX), dot_axpy(T + row, dT + row, load<f32>(at(a, h * CTX)), up, c0, c1), add);
+    store_dot(at(d, h * CTX), f32x4.extract_lane(dot_axpy(false, T + row, dT + row, load<f32>(at(a, h * CTX)), 0, 0, 0, up, c0, c1), 0), add);
   }
 }
 
@@ -374,9 +344,11 @@ function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32
   store<f32>(p, add ? load<f32>(p) + dot : dot);
 }
 
-// dot_axpy for two rows (A and B) against the same `up`, each summed exactly as dot_axpy
-// sums it; returns [A's dot, B's dot, 0, 0].
-@inline function dot_axpy2(rowA: usize, drowA: usize, aA: f32, rowB: usize, drowB: usize, aB: f32, up: usize, c0: i32, c1: i32): v128 {
+// Over columns [c0, c1), for row A and, when `two`, row B: the dot of the row with `up`, and
+// drow += a * up; returns [A's dot, B's dot (or 0), 0, 0]. Each vector of `up` is loaded once
+// for both rows. Two partial dot sums per row (even and odd vectors) halve the chain of
+// dependent adds; a row's sums do not depend on whether it goes alone or in a pair.
+@inline function dot_axpy(two: bool, rowA: usize, drowA: usize, aA: f32, rowB: usize, drowB: usize, aB: f32, up: usize, c0: i32, c1: i32): v128 {
   const avA = f32x4.splat(aA), avB = f32x4.splat(aB);
   let sA0 = f32x4.splat(0), sA1 = f32x4.splat(0), sB0 = f32x4.splat(0), sB1 = f32x4.splat(0);
   let j = c0;
@@ -385,29 +357,35 @@ function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32
     const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
     sA0 = f32x4.add(sA0, f32x4.mul(v128.load(rowA + o), u0));
     sA1 = f32x4.add(sA1, f32x4.mul(v128.load(rowA + o, 16), u1));
-    sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u0));
-    sB1 = f32x4.add(sB1, f32x4.mul(v128.load(rowB + o, 16), u1));
     v128.store(drowA + o, f32x4.add(v128.load(drowA + o), f32x4.mul(avA, u0)));
     v128.store(drowA + o, f32x4.add(v128.load(drowA + o, 16), f32x4.mul(avA, u1)), 16);
-    v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u0)));
-    v128.store(drowB + o, f32x4.add(v128.load(drowB + o, 16), f32x4.mul(avB, u1)), 16);
+    if (two) {
+      sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u0));
+      sB1 = f32x4.add(sB1, f32x4.mul(v128.load(rowB + o, 16), u1));
+      v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u0)));
+      v128.store(drowB + o, f32x4.add(v128.load(drowB + o, 16), f32x4.mul(avB, u1)), 16);
+    }
   }
   for (; j + 4 <= c1; j += 4) {
     const o = <usize>j << 2;
     const u = v128.load(up + o);
     sA0 = f32x4.add(sA0, f32x4.mul(v128.load(rowA + o), u));
-    sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u));
     v128.store(drowA + o, f32x4.add(v128.load(drowA + o), f32x4.mul(avA, u)));
-    v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u)));
+    if (two) {
+      sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u));
+      v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u)));
+    }
   }
   let rA = hsum(f32x4.add(sA0, sA1)), rB = hsum(f32x4.add(sB0, sB1));
   for (; j < c1; j++) {
     const o = <usize>j << 2;
     const u = load<f32>(up + o);
     rA += load<f32>(rowA + o) * u;
-    rB += load<f32>(rowB + o) * u;
     store<f32>(drowA + o, load<f32>(drowA + o) + aA * u);
-    store<f32>(drowB + o, load<f32>(drowB + o) + aB * u);
+    if (two) {
+      rB += load<f32>(rowB + o) * u;
+      store<f32>(drowB + o, load<f32>(drowB + o) + aB * u);
+    }
   }
   return f32x4.replace_lane(f32x4.splat(rA), 1, rB);
 }
