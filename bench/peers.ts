@@ -30,8 +30,9 @@ function ensureTorch(): void {
   execFileSync("apt-get", ["install", "-y", "-qq", "python3-torch", "libopenblas0-openmp"], { stdio: "inherit" });
 }
 
-function torchStep(threads: number): number {
-  const out = execFileSync(PYTHON, [TORCH_STEP, String(threads), String(STEPS)], {
+/** The paper's step in PyTorch; `last`: only what the last position's logits need (the algorithm-fair peer). */
+function torchStep(threads: number, last = false): number {
+  const out = execFileSync(PYTHON, [TORCH_STEP, String(threads), String(STEPS), ...(last ? ["last"] : [])], {
     encoding: "utf8", env: { ...process.env, ...MALLOC, OMP_NUM_THREADS: String(threads) },
   });
   const result = JSON.parse(out.trim().split("\n").at(-1)!) as { ms_per_step: number; blas: string[]; torch: string };
@@ -68,21 +69,23 @@ function tfjsStep(backend: string): number {
 }
 
 ensureTorch();
-const results: Record<string, number[]> = { "ours 1": [], "ours 2": [], "torch 1": [], "torch 2": [] };
+const results: Record<string, number[]> = { "ours 1": [], "ours 2": [], "torch 1": [], "torch 2": [], "torch-last 1": [], "torch-last 2": [] };
 const pool = await createWorkerPool(2);
 for (let round = 1; round <= ROUNDS; round++) {
   results["ours 1"]!.push(await oursStep(await loadEngine()));
   results["torch 1"]!.push(torchStep(1));
+  results["torch-last 1"]!.push(torchStep(1, true));
   results["ours 2"]!.push(await oursStep(pool.engine, pool));
   results["torch 2"]!.push(torchStep(2));
+  results["torch-last 2"]!.push(torchStep(2, true));
   console.log(`round ${round}: ${Object.entries(results).map(([k, v]) => `${k} ${v.at(-1)!.toFixed(1)} ms`).join(", ")}`);
 }
 await pool.close();
 console.log(`\ntraining step, p=97 r=0.3 (2822 pairs), paper's model; median ms/step over ${ROUNDS} rounds of ${STEPS} steps (${peerVersion})`);
-console.log(`  threads   ours (wasm fast path)   PyTorch ${"CPU".padEnd(8)}  PyTorch / ours`);
+console.log("  threads   ours (wasm fast path)   PyTorch (paper's code)  / ours   PyTorch (last position only)  / ours");
 for (const threads of [1, 2]) {
-  const ours = median(results[`ours ${threads}`]!), torch = median(results[`torch ${threads}`]!);
-  console.log(`  ${String(threads).padEnd(9)} ${ours.toFixed(1).padStart(10)}            ${torch.toFixed(1).padStart(10)}      ${(torch / ours).toFixed(1).padStart(6)}x`);
+  const ours = median(results[`ours ${threads}`]!), torch = median(results[`torch ${threads}`]!), last = median(results[`torch-last ${threads}`]!);
+  console.log(`  ${String(threads).padEnd(9)} ${ours.toFixed(1).padStart(10)}            ${torch.toFixed(1).padStart(10)}         ${(torch / ours).toFixed(1).padStart(5)}x   ${last.toFixed(1).padStart(14)}              ${(last / ours).toFixed(1).padStart(5)}x`);
 }
 if (!process.argv.includes("--no-tfjs")) {
   const ours1 = median(results["ours 1"]!);
