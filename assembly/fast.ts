@@ -20,7 +20,7 @@
 // parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
 // result does not depend on how many workers share a step.
 
-import { gemm_nn, gemm_nn_panels, gemm_nt, gemm_tn, hsum, pack_panels } from "./gemm";
+import { gemm_nn, gemm_nn_panels, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels } from "./gemm";
 import { relu_forward, relu_backward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
@@ -60,18 +60,17 @@ export enum TablesLayout {
   tokens: usize;  // i32 [n, 3]
   labels: usize;  // i32 [n]
   attn: usize;    // [n, H, 3]   attn.hook_pattern of the last query
-  pre: usize;     // [n, dmlp]   mlp.hook_pre
-  post: usize;    // [n, dmlp]   mlp.hook_post
+  post: usize;    // [n, dmlp]   mlp.hook_post (holding mlp.hook_pre until the ReLU, in place)
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
-  dlogits_panels: usize; // dlogits packed by pack_panels with stride panel_rows (a shard: at its first row)
+  dlogits_panels: usize; // dlogits packed by pack_panels (width 8) with stride panel_rows (a shard: at its first row)
   da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
   panel_rows: i32; // the whole batch's n
 }
 export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
-  attn = offsetof<FastBatch>("attn"), pre = offsetof<FastBatch>("pre"), post = offsetof<FastBatch>("post"),
+  attn = offsetof<FastBatch>("attn"), post = offsetof<FastBatch>("post"),
   logits = offsetof<FastBatch>("logits"), dlogits = offsetof<FastBatch>("dlogits"), dpost = offsetof<FastBatch>("dpost"),
   dlogits_panels = offsetof<FastBatch>("dlogits_panels"), da_parts = offsetof<FastBatch>("da_parts"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
@@ -105,8 +104,8 @@ export function tables_forward_heads(dims: Dims, w: Weights, tb: Tables): void {
     gemm_nt(dv, dm, dh, at(tb.Vt, h * dh), hd, at(w.W_O, h * dh), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
   }
   gemm_tn(dmlp, dv, dm, w.W_out, dmlp, w.W_U, dv, tb.WLT, dv, false);
-  pack_panels(tb.WLTp, tb.WLT, dmlp, dv, dv, 1, dmlp);
-  pack_panels(tb.WLp, tb.WLT, dv, dmlp, 1, dv, dv);
+  pack_panels(tb.WLTp, tb.WLT, dmlp, dv, dv, 1, dmlp, 8);
+  pack_panels(tb.WLp, tb.WLT, dv, dmlp, 1, dv, dv, 8);
 }
 
 /** Part `part` of `parts` of the rows of P = R W_inᵀ and U = R W_U (R must be current). */
@@ -121,15 +120,16 @@ export function tables_forward_rows(dims: Dims, w: Weights, tb: Tables, part: i3
  * Part `part` of `parts` of the MLP and unembedding side of the backward through the tables
  * (after the table gradients dP, dU, dWLT): rows of dR, of g.W_in, of g.W_out and g.W_U.
  * Forward was P = R W_inᵀ, U = R W_U, WLT = W_outᵀ W_U. Weight gradients are accumulated;
- * a null pointer in `g` is a frozen tensor, whose gradient is skipped.
+ * a null pointer in `g` is a frozen tensor, whose gradient is skipped. `scratch` is this
+ * call's own pack_scratch_floats(ceil(d_mlp / parts)) floats.
  */
-export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tables, part: i32, parts: i32): void {
+export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tables, part: i32, parts: i32, scratch: usize): void {
   const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp, rows = (1 + dims.n_heads) * dv;
   const r0 = cut(rows, part, parts), r1 = cut(rows, part + 1, parts);
   gemm_nt(r1 - r0, dm, dv, at(tb.dU, r0 * dv), dv, w.W_U, dv, at(tb.dR, r0 * dm), dm, false);
   gemm_nn(r1 - r0, dm, dmlp, at(tb.dP, r0 * dmlp), dmlp, w.W_in, dm, at(tb.dR, r0 * dm), dm, true);
   const n0 = cut(dmlp, part, parts), n1 = cut(dmlp, part + 1, parts);
-  if (g.W_in) gemm_tn(n1 - n0, dm, rows, at(tb.dP, n0), dmlp, tb.R, dm, at(g.W_in, n0 * dm), dm, true);
+  if (g.W_in) gemm_tn_packing(n1 - n0, dm, rows, at(tb.dP, n0), dmlp, tb.R, dm, at(g.W_in, n0 * dm), dm, true, scratch);
   const d0 = cut(dm, part, parts), d1 = cut(dm, part + 1, parts);
   if (g.W_out) gemm_nt(d1 - d0, dmlp, dv, at(w.W_U, d0 * dv), dv, tb.dWLT, dv, at(g.W_out, d0 * dmlp), dmlp, true);
   if (!g.W_U) return;
@@ -176,7 +176,7 @@ export function tables_backward_heads(dims: Dims, w: Weights, g: Weights, tb: Ta
 
 // ---- batch: per-example mixing of table rows ----
 
-/** Attention pattern, pre, post and logits of every example (tables must be current). */
+/** Attention pattern, post and logits of every example (tables must be current). */
 export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
   const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
   for (let b = 0; b < n; b++) {
@@ -187,10 +187,10 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
       const row = at(tb.S, (h * dv + t2) * dv);
       softmax3(at(pat, h * CTX), load<f32>(at(row, t0)), load<f32>(at(row, t1)), load<f32>(at(row, t2)));
     }
-    mix_rows(at(batch.pre, b * dmlp), tb.P, dmlp, dv, H, t0, t1, t2, pat);
+    mix_rows(at(batch.post, b * dmlp), tb.P, dmlp, dv, H, t0, t1, t2, pat);
     mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, H, t0, t1, t2, pat);
   }
-  relu_forward(batch.post, batch.pre, n * dmlp);
+  relu_forward(batch.post, batch.post, n * dmlp); // pre -> post, in place
   gemm_nn_panels(n, dv, dmlp, batch.post, dmlp, tb.WLTp, batch.logits, dv, true);
 }
 
@@ -277,11 +277,11 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   batch_forward(dims, tb, batch);
   store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
   store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
-  // forward was: logits += post WLT, post = relu(pre)
+  // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
   gemm_nn_panels(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, false);
-  relu_backward(batch.dpost, batch.dpost, batch.pre, n * dmlp);
+  relu_backward(batch.dpost, batch.dpost, batch.post, n * dmlp);
   // the B operand of dWLT = postᵀ dlogits, a product over the whole batch (after the shards)
-  pack_panels(batch.dlogits_panels, batch.dlogits, n, dv, dv, 1, batch.panel_rows);
+  pack_panels(batch.dlogits_panels, batch.dlogits, n, dv, dv, 1, batch.panel_rows, 8);
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */

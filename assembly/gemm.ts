@@ -13,6 +13,9 @@
 // docs/wasm.md) and one driver that only differ in how A(i, k) and B(k, j) are addressed;
 // NT is a dot-product kernel (2 rows of A x 4 rows of B) vectorised along K. K is cut into
 // blocks of KC so a block of 8 columns of B stays in cache while all rows of A pass over it.
+// B may come packed in 8-column panels (pack_panels), and a transposed A with long rows may be
+// packed a KC block at a time into 4-row panels in a caller's scratch: contiguous operands,
+// the same products summed in the same order.
 // A column edge (N not a multiple of 8, e.g. d_vocab = 102) runs the same 4x8 tile and
 // stores only its valid columns: it reads up to 7 floats past a row of B or C, which the
 // host allows for by leaving slack after every buffer (src/core/wasm/engine.ts).
@@ -37,72 +40,105 @@ const KC: i32 = 256;
 
 /**
  * Packs B[K, N] (element (k, j) at b[k*bks + j*bns]: row-major or transposed) into panels of
- * 8 columns, zero-padded: panel p holds rows k of columns 8p..8p+7 at dst[(p*stride + k)*8 ..],
- * stride >= K the rows per panel (a larger stride packs a slice of a taller B's rows, offset
- * by the caller). The layout the *_panels products stream through.
+ * `width` (4 or 8) columns, zero-padded: panel p holds rows k of columns width*p.. at
+ * dst[(p*stride + k)*width ..], stride >= K the rows per panel (a larger stride packs a slice
+ * of a taller B's rows, offset by the caller). The layout the *_panels products stream
+ * through: B in panels of 8, and A (packed as Aᵀ) in panels of 4 rows.
  */
-export function pack_panels(dst: usize, b: usize, k: i32, n: i32, bks: i32, bns: i32, stride: i32): void {
-  const panels = (n + 7) >> 3;
-  for (let p = 0; p < panels; p++) {
-    for (let kk = 0; kk < k; kk++) {
-      const out = dst + (<usize>((p * stride + kk) << 3) << 2);
-      for (let c = 0; c < 8; c++) {
-        const j = (p << 3) + c;
-        st(out, c, j < n ? ld(b, kk * bks + j * bns) : 0);
+export function pack_panels(dst: usize, b: usize, k: i32, n: i32, bks: i32, bns: i32, stride: i32, width: i32): void {
+  const panels = (n + width - 1) / width;
+  // Four rows at a time, so every panel gets whole cache lines (4 x width floats) at once
+  // while the four source rows are read in order.
+  for (let k0 = 0; k0 < k; k0 += 4) {
+    const k1 = min(k0 + 4, k);
+    for (let p = 0; p < panels; p++) {
+      const j0 = p * width, full = bns == 1 && j0 + width <= n;
+      for (let kk = k0; kk < k1; kk++) {
+        const out = dst + (<usize>((p * stride + kk) * width) << 2);
+        const src = b + (<usize>(kk * bks + j0 * bns) << 2);
+        if (full) {
+          // contiguous source: whole vectors
+          for (let c = 0; c < width; c += 4) stv(out, c, ldv(src, c));
+        } else {
+          for (let c = 0; c < width; c++) st(out, c, j0 + c < n ? ld(src, c * bns) : 0);
+        }
       }
     }
   }
 }
 
-/** Floats pack_panels writes for an N-column B with K rows. */
-export function panels_size(k: i32, n: i32): i32 {
-  return ((n + 7) >> 3) * k * 8;
+/** Floats pack_panels writes for an N-column B with K rows, in panels of `width`. */
+export function panels_size(k: i32, n: i32, width: i32): i32 {
+  return (n + width - 1) / width * k * width;
 }
 
 /**
- * C (+)= A · B with A[M,K] (row stride lda) and B[K, N] packed by pack_panels (stride K):
- * each 8-column panel is read contiguously (32 bytes per k) while every row block of A
- * passes over it. Sums exactly as gemm_nn does.
+ * C (+)= A · B with A[M,K] (row stride lda) and B[K, N] packed by pack_panels (width 8,
+ * stride K): each 8-column panel is read contiguously (32 bytes per k) while every row block
+ * of A passes over it. Sums exactly as gemm_nn does.
  */
 export function gemm_nn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, lda, 1, bp, 8, k, c, ldc, accumulate);
+  blocked(m, n, k, a, lda, 1, bp, 8, k, c, ldc, accumulate, 0);
 }
 
-/** C (+)= Aᵀ · B with A stored [K,M] (row stride lda) and B packed as for gemm_nn_panels. */
-export function gemm_tn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, 1, lda, bp, 8, k, c, ldc, accumulate);
+/**
+ * C (+)= Aᵀ · B with A stored [K,M] (row stride lda) and B packed by pack_panels (width 8,
+ * stride `bstride`). Each block of KC rows of A is first packed into `scratch` (pack_scratch_floats(M)
+ * floats) in panels of 4, so a tile's four rows are 16 contiguous bytes per k: with long
+ * rows (activationsᵀ · upstream over a batch), the plain tile would take a cache line per k
+ * and rows a power of two apart share a few cache sets. Sums exactly as gemm_tn does.
+ */
+export function gemm_tn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, bstride: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+  blocked(m, n, k, a, 1, lda, bp, 8, bstride, c, ldc, accumulate, scratch);
+}
+
+/** gemm_tn with A packed block by block into `scratch`, as gemm_tn_panels does. */
+export function gemm_tn_packing(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
+                                c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, scratch);
+}
+
+/** Floats of the scratch gemm_tn_panels and gemm_tn_packing need for M rows. */
+export function pack_scratch_floats(m: i32): i32 {
+  return panels_size(KC, m, 4);
 }
 
 /** C (+)= A · B with A[M,K] (row stride lda). */
 export function gemm_nn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate);
+  blocked(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate, 0);
 }
 
 /** C (+)= Aᵀ · B with A stored [K,M] (row stride lda). */
 export function gemm_tn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate);
+  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, 0);
 }
 
 // C[i, j] (+)= sum_k A(i, k) · B(k, j) with A(i, k) = a[i*ais + k*aks] and B(k, j) =
 // b[k*bks + j*bjs] for j a multiple of 8, the 8 columns from there contiguous: row-major B
 // has (bks, bjs) = (ldb, 1), B in panels (8, K). For each block of KC k and each 8 columns
-// of B, every 4 rows of A pass over them.
+// of B, every 4 rows of A pass over them. With `scratch`, each block of A is first packed
+// there in panels of 4 rows: the same products, summed in the same order.
 function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize, bks: i32, bjs: i32,
-                 c: usize, ldc: i32, accumulate: bool): void {
+                 c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
   if (!accumulate) zero_matrix(c, m, n, ldc);
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
-    const ak = a + (<usize>(k0 * aks) << 2);
+    let ak = a + (<usize>(k0 * aks) << 2), a_is = ais, a_ks = aks, a_blk = 4 * ais;
+    if (scratch) {
+      // A(i, k0 + kk) = ak[kk*aks + i*ais] -> scratch[((i/4)*kc + kk)*4 + i%4]
+      pack_panels(scratch, ak, kc, m, aks, ais, kc, 4);
+      ak = scratch; a_is = 1; a_ks = 4; a_blk = 4 * kc;
+    }
     for (let j = 0; j < n; j += 8) {
       const bkj = b + (<usize>(k0 * bks + j * bjs) << 2);
       const cols = min(8, n - j);
       let i = 0;
-      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>(i * ais) << 2), ais, aks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
+      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk) << 2), a_is, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
       // The last m % 4 rows one at a time: the same tile with all four rows on that row of A
       // and C (row strides 0), storing only the first, so every element is summed the same way.
-      for (; i < m; i++) tile_4x8(kc, ak + (<usize>(i * ais) << 2), 0, aks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
+      for (; i < m; i++) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk + (i & 3) * a_is) << 2), 0, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
     }
   }
 }

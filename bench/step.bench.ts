@@ -118,8 +118,11 @@ async function profileBench(engine: Engine): Promise<void> {
 
 interface Shape {
   name: string;
-  /** A and B as stored: *_panels take B packed by pack_panels. */
-  layout: "nn" | "nt" | "tn" | "nn_panels" | "tn_panels";
+  /**
+   * A and B as stored: nn_panels and tn_panels take B packed by pack_panels; tn_packing and
+   * tn_panels pack A into scratch as they go.
+   */
+  layout: "nn" | "nt" | "tn" | "nn_panels" | "tn_panels" | "tn_packing";
   m: number;
   n: number;
   k: number;
@@ -136,7 +139,7 @@ const SHAPES: [string, Shape[]][] = [
     { name: "dWLT = postᵀ dlogits", layout: "tn_panels", m: 64, n: 102, k: 2822, lda: 512 },
     { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
     { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },
-    { name: "dW_in += dPᵀ R", layout: "tn", m: 64, n: 128, k: 510, lda: 512 },
+    { name: "dW_in += dPᵀ R", layout: "tn_packing", m: 64, n: 128, k: 510, lda: 512 },
   ]],
   ["reference path", [
     { name: "k,v = x W_Kᵀ (3N rows)", layout: "nt", m: 3 * 2822, n: 128, k: 128 },
@@ -175,7 +178,7 @@ async function gemmBench(engine: Engine): Promise<void> {
 // One product: WASM kernel and the plain-JS loops on the same operands.
 async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   const { m, n, k } = s;
-  const transA = s.layout.startsWith("tn"), transB = s.layout === "nt", panels = s.layout.endsWith("panels");
+  const transA = s.layout.startsWith("tn"), transB = s.layout === "nt";
   const lda = s.lda ?? (transA ? m : k), ldb = transB ? k : n;
   const a = Float32Array.from({ length: (transA ? k : m) * lda }, (_, i) => Math.sin(i));
   const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
@@ -184,12 +187,13 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   B.write(b);
   const [pa, pb, pc] = [A.ptr, B.ptr, engine.alloc("f32", m * n).ptr];
   let run: () => void;
-  if (panels) {
-    const bp = engine.alloc("f32", engine.k.panels_size(k, n)).ptr;
-    engine.k.pack_panels(bp, pb, k, n, n, 1, k);
-    const kernel = engine.k[s.layout === "nn_panels" ? "gemm_nn_panels" : "gemm_tn_panels"];
-    run = () => kernel(m, n, k, pa, lda, bp, pc, n, false);
-  } else {
+  const bp = engine.alloc("f32", engine.k.panels_size(k, n, 8)).ptr;
+  engine.k.pack_panels(bp, pb, k, n, n, 1, k, 8);
+  const scratch = engine.alloc("f32", engine.k.pack_scratch_floats(m)).ptr;
+  if (s.layout === "nn_panels") run = () => engine.k.gemm_nn_panels(m, n, k, pa, lda, bp, pc, n, false);
+  else if (s.layout === "tn_panels") run = () => engine.k.gemm_tn_panels(m, n, k, pa, lda, bp, k, pc, n, false, scratch);
+  else if (s.layout === "tn_packing") run = () => engine.k.gemm_tn_packing(m, n, k, pa, lda, pb, ldb, pc, n, false, scratch);
+  else {
     const kernel = engine.k[`gemm_${s.layout as "nn" | "nt" | "tn"}`];
     run = () => kernel(m, n, k, pa, lda, pb, ldb, pc, n, false);
   }

@@ -46,10 +46,10 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
     const pa = put(engine, a), pb = put(engine, b);
     const bt = Float32Array.from({ length: n * k }, (_, i) => b[(i % k) * n + Math.floor(i / k)]!); // Bᵀ [n, k]
     const pbt = put(engine, bt);
-    const size = engine.k.panels_size(k, n);
+    const size = engine.k.panels_size(k, n, 8);
     const panels = engine.alloc("f32", size), panelsT = engine.alloc("f32", size);
-    engine.k.pack_panels(panels.ptr, pb.ptr, k, n, n, 1, k);
-    engine.k.pack_panels(panelsT.ptr, pbt.ptr, k, n, 1, k, k);
+    engine.k.pack_panels(panels.ptr, pb.ptr, k, n, n, 1, k, 8);
+    engine.k.pack_panels(panelsT.ptr, pbt.ptr, k, n, 1, k, k, 8);
     assert.deepEqual(panelsT.view(), panels.view(), "packing B or its transpose gives the same panels");
     for (const accumulate of [false, true]) {
       const want = put(engine, c0), got = put(engine, c0);
@@ -57,6 +57,48 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
       engine.k.gemm_nn_panels(m, n, k, pa.ptr, k, panels.ptr, got.ptr, n, accumulate);
       assert.deepEqual(got.view(), want.view(), `${m}x${n}x${k}${accumulate ? " +=" : ""}`);
     }
+  }
+});
+
+test("gemm_tn_panels and gemm_tn_packing (A packed block by block into scratch) give exactly gemm_tn's result", async () => {
+  const engine = await newEngine();
+  // K up to 600: A is packed in more than one block of 256
+  for (const [m, n, k] of [...SHAPES, [13, 20, 600]] as [number, number, number][]) {
+    const lda = m + 3; // Aᵀ a slice of a wider matrix
+    const at = uniform(k * lda), b = uniform(k * n), c0 = uniform(m * n);
+    const pat = put(engine, at), pb = put(engine, b);
+    const bp = engine.alloc("f32", engine.k.panels_size(k, n, 8));
+    engine.k.pack_panels(bp.ptr, pb.ptr, k, n, n, 1, k, 8);
+    const scratch = engine.alloc("f32", engine.k.pack_scratch_floats(m));
+    for (const accumulate of [false, true]) {
+      const want = put(engine, c0), panels = put(engine, c0), packing = put(engine, c0);
+      engine.k.gemm_tn(m, n, k, pat.ptr, lda, pb.ptr, n, want.ptr, n, accumulate);
+      engine.k.gemm_tn_panels(m, n, k, pat.ptr, lda, bp.ptr, k, panels.ptr, n, accumulate, scratch.ptr);
+      engine.k.gemm_tn_packing(m, n, k, pat.ptr, lda, pb.ptr, n, packing.ptr, n, accumulate, scratch.ptr);
+      assert.deepEqual(panels.view(), want.view(), `panels ${m}x${n}x${k}${accumulate ? " +=" : ""}`);
+      assert.deepEqual(packing.view(), want.view(), `packing ${m}x${n}x${k}${accumulate ? " +=" : ""}`);
+    }
+  }
+});
+
+test("pack_panels packs a [K, N] matrix (row-major or transposed) into zero-padded panels of 4 or 8 columns", async () => {
+  const engine = await newEngine();
+  const [k, n, stride] = [5, 11, 7];
+  const b = Float32Array.from({ length: k * n }, (_, i) => i + 1);
+  const bt = Float32Array.from({ length: n * k }, (_, i) => b[(i % k) * n + Math.floor(i / k)]!);
+  const pb = put(engine, b), pbt = put(engine, bt);
+  for (const width of [4, 8]) {
+    const size = engine.k.panels_size(stride, n, width);
+    assert.equal(size, Math.ceil(n / width) * stride * width);
+    const got = engine.alloc("f32", size), gotT = engine.alloc("f32", size);
+    engine.k.pack_panels(got.ptr, pb.ptr, k, n, n, 1, stride, width);
+    engine.k.pack_panels(gotT.ptr, pbt.ptr, k, n, 1, k, stride, width);
+    const want = new Float32Array(size);
+    for (let p = 0; p < Math.ceil(n / width); p++) {
+      for (let kk = 0; kk < k; kk++) for (let c = 0; c < width; c++) if (p * width + c < n) want[(p * stride + kk) * width + c] = b[kk * n + p * width + c]!;
+    }
+    assert.deepEqual(got.view(), want, `width ${width}`);
+    assert.deepEqual(gotT.view(), want, `width ${width}, from the transpose`);
   }
 });
 

@@ -88,8 +88,17 @@ export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record
   return {
     Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
     P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
-    WLTp: k.panels_size(dmlp, dv), WLp: k.panels_size(dv, dmlp),
+    WLTp: k.panels_size(dmlp, dv, 8), WLp: k.panels_size(dv, dmlp, 8),
   };
+}
+
+/**
+ * The floats of one call's scratch area: A of a product over a range of d_mlp rows, packed a
+ * block at a time (the ranges of alignedRanges, and of tables_backward_rows' own cut).
+ */
+function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): number {
+  const widest = Math.max(...alignedRanges(dims.d_mlp, PARTS).map(([lo, hi]) => hi - lo), Math.ceil(dims.d_mlp / PARTS));
+  return k.pack_scratch_floats(widest);
 }
 
 /**
@@ -99,12 +108,12 @@ export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record
 export function batchFloats(k: Pick<Kernels, "panels_size">, dims: Dims, n: number, backward: boolean) {
   const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
   const g = backward ? 1 : 0;
-  const widths = { attn: h * CONTEXT, pre: dmlp, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
+  const widths = { attn: h * CONTEXT, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
   return {
     widths,
     sizes: {
       ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
-      dlogits_panels: g * k.panels_size(n, dv),
+      dlogits_panels: g * k.panels_size(n, dv, 8),
       da_parts: g * PARTS * n * h * CONTEXT,
     },
   };
@@ -114,6 +123,8 @@ export class FastPath implements Path {
   /** The step's Tables pointer table (forward tables and table gradients). */
   readonly tables: Region<"u32">;
   private readonly t: Record<(typeof TABLES)[number] | (typeof GRADS)[number], Region<"f32">>;
+  /** PARTS scratch areas of the products that pack A as they go (one per call of a phase). */
+  private readonly scratchArea: Region<"f32">;
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
@@ -121,12 +132,18 @@ export class FastPath implements Path {
     const alloc = (name: string, size: number) => [name, engine.alloc("f32", size)] as const;
     this.t = Object.fromEntries([...TABLES.map((n) => alloc(n, sizes[n])), ...GRADS.map((n) => alloc(n, sizes[n.slice(1) as TableName]))]) as FastPath["t"];
     this.tables = engine.struct("Tables", this.t);
+    this.scratchArea = engine.alloc("f32", PARTS * scratchFloats(engine.k, dims));
   }
 
-  /** Floats the tables and their gradients take. */
-  static tablesFloats(k: Pick<Kernels, "panels_size">, dims: Dims): number {
+  /** Floats the tables, their gradients and the scratch areas take. */
+  static tablesFloats(k: Pick<Kernels, "panels_size" | "pack_scratch_floats">, dims: Dims): number {
     const sizes = tableFloats(k, dims);
-    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0);
+    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0) + PARTS * scratchFloats(k, dims);
+  }
+
+  // The scratch area of call `part` of a phase.
+  private scratch(part: number): number {
+    return this.scratchArea.at(part * scratchFloats(this.model.engine.k, this.model.dims)).ptr;
   }
 
   newBatch(examples: Split, backward: boolean): Batch {
@@ -146,7 +163,7 @@ export class FastPath implements Path {
       const f = whole.fields as Record<keyof typeof sizes, Region<"f32"> | null>;
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
-        attn: rows(f.attn, widths.attn), pre: rows(f.pre, dmlp), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
+        attn: rows(f.attn, widths.attn), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
         dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogits_panels: rows(f.dlogits_panels, 8), da_parts: null, panel_rows: n,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
@@ -198,7 +215,7 @@ export class FastPath implements Path {
       ...this.tablesForward(),
       ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
-      ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS])],
+      ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
       ["tables backward: attention side", "here", [
         ["score_grads", dims, tables, batch.table.ptr, PARTS],
         ["tables_backward_heads", dims, params, grads, tables],
@@ -228,7 +245,7 @@ export class FastPath implements Path {
     const post = batch.field("post"), panels = batch.field("dlogits_panels");
     return [
       ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, i, lo, hi, ...(u[i] ?? [0, 0])]),
-      ...p.map(([lo, hi]): KernelCall => ["gemm_tn_panels", hi - lo, dv, batch.n, post.at(lo).ptr, dmlp, panels.ptr, this.t.dWLT.at(lo * dv).ptr, dv, 0]),
+      ...p.map(([lo, hi], i): KernelCall => ["gemm_tn_panels", hi - lo, dv, batch.n, post.at(lo).ptr, dmlp, panels.ptr, batch.n, this.t.dWLT.at(lo * dv).ptr, dv, 0, this.scratch(i)]),
     ];
   }
 

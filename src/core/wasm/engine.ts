@@ -16,10 +16,12 @@ export interface Kernels {
   gemm_nt(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   gemm_tn(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean): void;
   dot(k: number, x: number, y: number): number;
-  pack_panels(dst: number, b: number, k: number, n: number, bks: number, bns: number, stride: number): void;
-  panels_size(k: number, n: number): number;
+  pack_panels(dst: number, b: number, k: number, n: number, bks: number, bns: number, stride: number, width: number): void;
+  panels_size(k: number, n: number, width: number): number;
   gemm_nn_panels(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: boolean): void;
-  gemm_tn_panels(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: boolean): void;
+  gemm_tn_panels(m: number, n: number, k: number, a: number, lda: number, bp: number, bstride: number, c: number, ldc: number, accumulate: boolean, scratch: number): void;
+  gemm_tn_packing(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean, scratch: number): void;
+  pack_scratch_floats(m: number): number;
   exp_rows(out: number, inp: number, n: number): void;
   relu_forward(out: number, inp: number, n: number): void;
   relu_backward(dinp: number, dout: number, inp: number, n: number): void;
@@ -32,7 +34,7 @@ export interface Kernels {
   model_backward(dims: number, weights: number, grads: number, batch: number): void;
   tables_forward_heads(dims: number, weights: number, tables: number): void;
   tables_forward_rows(dims: number, weights: number, tables: number, part: number, parts: number): void;
-  tables_backward_rows(dims: number, weights: number, grads: number, tables: number, part: number, parts: number): void;
+  tables_backward_rows(dims: number, weights: number, grads: number, tables: number, part: number, parts: number, scratch: number): void;
   tables_backward_heads(dims: number, weights: number, grads: number, tables: number): void;
   batch_forward(dims: number, tables: number, batch: number): void;
   shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
