@@ -15,8 +15,8 @@
 // Backward runs the same way in reverse: per example, d logits -> d pre (shard_loss_and_grad);
 // then the table gradients, each entry summed over the examples that used it
 // (table_grad_columns, dWLT as one long product, score_grads); then table gradients ->
-// weight gradients (tables_backward_rows and _heads, once per step, independent of the
-// batch size). Every
+// weight gradients (tables_backward_rows, _head and _embedding, once per step, independent
+// of the batch size). Every
 // parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
 // result does not depend on how many workers share a step.
 
@@ -85,24 +85,31 @@ const CTX: i32 = 3;
 
 // ---- tables: weights -> tables, and table gradients -> weight gradients ----
 
+/** R_0 = W_Eᵀ, one row per token: the first block of R, which every other table starts from. */
+export function tables_embedding(dims: Dims, w: Weights, tb: Tables): void {
+  transpose(tb.R, w.W_E, dims.d_model, dims.d_vocab);
+}
+
 /**
- * The per-head tables (R, Qt, Kt, Vt, S) and the neuron -> logit map (WLT, WL): small
- * products, one call. tables_forward_rows then builds P and U from R.
+ * Head h's tables (after tables_embedding): its columns of Qt, Kt and Vt, its scores S_h and
+ * its residual contribution R_{1+h}. Every element is one dot product, whatever the slice.
  */
-export function tables_forward_heads(dims: Dims, w: Weights, tb: Tables): void {
-  const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, dmlp = dims.d_mlp, hd = H * dh;
-  transpose(tb.R, w.W_E, dm, dv); // R_0 = W_Eᵀ: one row per token
-  gemm_nt(dv, hd, dm, tb.R, dm, w.W_Q, dm, tb.Qt, hd, false);
-  gemm_nt(dv, hd, dm, tb.R, dm, w.W_K, dm, tb.Kt, hd, false);
-  gemm_nt(dv, hd, dm, tb.R, dm, w.W_V, dm, tb.Vt, hd, false);
-  const scale = Mathf.sqrt(<f32>dh);
-  for (let h = 0; h < H; h++) {
-    const Sh = at(tb.S, h * dv * dv);
-    gemm_nt(dv, dv, dh, at(tb.Qt, h * dh), hd, at(tb.Kt, h * dh), hd, Sh, dv, false);
-    divide(Sh, dv * dv, scale);
-    // R_{1+h}[t] = W_O[:, h-block] V_h[t]
-    gemm_nt(dv, dm, dh, at(tb.Vt, h * dh), hd, at(w.W_O, h * dh), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
-  }
+export function tables_forward_head(dims: Dims, w: Weights, tb: Tables, h: i32): void {
+  const dv = dims.d_vocab, dm = dims.d_model, dh = dims.d_head, hd = dims.n_heads * dh;
+  const c = h * dh;
+  gemm_nt(dv, dh, dm, tb.R, dm, at(w.W_Q, c * dm), dm, at(tb.Qt, c), hd, false);
+  gemm_nt(dv, dh, dm, tb.R, dm, at(w.W_K, c * dm), dm, at(tb.Kt, c), hd, false);
+  gemm_nt(dv, dh, dm, tb.R, dm, at(w.W_V, c * dm), dm, at(tb.Vt, c), hd, false);
+  const Sh = at(tb.S, h * dv * dv);
+  gemm_nt(dv, dv, dh, at(tb.Qt, c), hd, at(tb.Kt, c), hd, Sh, dv, false);
+  divide(Sh, dv * dv, Mathf.sqrt(<f32>dh));
+  // R_{1+h}[t] = W_O[:, h-block] V_h[t]
+  gemm_nt(dv, dm, dh, at(tb.Vt, c), hd, at(w.W_O, c), hd, at(tb.R, (1 + h) * dv * dm), dm, false);
+}
+
+/** The neuron -> logit map WLT = W_outᵀ W_U, and it and its transpose packed in panels. */
+export function tables_forward_neurons(dims: Dims, w: Weights, tb: Tables): void {
+  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp;
   gemm_tn(dmlp, dv, dm, w.W_out, dmlp, w.W_U, dv, tb.WLT, dv, false);
   pack_panels(tb.WLTp, tb.WLT, dmlp, dv, dv, 1, dmlp, 8);
   pack_panels(tb.WLp, tb.WLT, dv, dmlp, 1, dv, dv, 8);
@@ -138,35 +145,44 @@ export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tab
 }
 
 /**
- * The attention side of the backward through the tables, after tables_backward_rows and
- * score_grads: dR_{1+h} -> g.W_O, dVt; dS -> dQt, dKt; then g.W_Q, g.W_K, g.W_V and, through
- * R_0 = W_Eᵀ, g.W_E. Small products, one call. Weight gradients are accumulated; those of
- * frozen tensors (null in `g`) are skipped.
+ * Head h's share of the attention side of the backward through the tables, after
+ * tables_backward_rows and table_grad_columns: dS_h from the d attn (score_grads), then
+ * dR_{1+h} -> its columns of g.W_O and dVt; dS_h -> dQt, dKt; and its rows of g.W_Q, g.W_K,
+ * g.W_V. Weight gradients are accumulated; those of frozen tensors (null in `g`) skipped.
  */
-export function tables_backward_heads(dims: Dims, w: Weights, g: Weights, tb: Tables): void {
-  const dv = dims.d_vocab, dm = dims.d_model, H = dims.n_heads, dh = dims.d_head, hd = H * dh;
-  const scale = Mathf.sqrt(<f32>dh);
-  for (let h = 0; h < H; h++) {
-    // forward was: R_{1+h} = V_h W_O[:, h]ᵀ
-    const dRh = at(tb.dR, (1 + h) * dv * dm);
-    if (g.W_O) gemm_tn(dm, dh, dv, dRh, dm, at(tb.Vt, h * dh), hd, at(g.W_O, h * dh), hd, true);
-    gemm_nn(dv, dh, dm, dRh, dm, at(w.W_O, h * dh), hd, at(tb.dVt, h * dh), hd, false);
-    // forward was: S_h = Q_h K_hᵀ / sqrt(d_head)
-    const dSh = at(tb.dS, h * dv * dv);
-    divide(dSh, dv * dv, scale);
-    gemm_nn(dv, dh, dv, dSh, dv, at(tb.Kt, h * dh), hd, at(tb.dQt, h * dh), hd, false);
-    gemm_tn(dv, dh, dv, dSh, dv, at(tb.Qt, h * dh), hd, at(tb.dKt, h * dh), hd, false);
-  }
-  // forward was: Qt = R_0 W_Qᵀ (same for K, V); R_0 = W_Eᵀ
-  const dR0 = tb.dR;
-  if (g.W_Q) gemm_tn(hd, dm, dv, tb.dQt, hd, tb.R, dm, g.W_Q, dm, true);
-  if (g.W_K) gemm_tn(hd, dm, dv, tb.dKt, hd, tb.R, dm, g.W_K, dm, true);
-  if (g.W_V) gemm_tn(hd, dm, dv, tb.dVt, hd, tb.R, dm, g.W_V, dm, true);
+export function tables_backward_head(dims: Dims, w: Weights, g: Weights, tb: Tables, batch: FastBatch, parts: i32, h: i32): void {
+  const dv = dims.d_vocab, dm = dims.d_model, dh = dims.d_head, hd = dims.n_heads * dh;
+  const c = h * dh;
+  score_grads(dims, tb, batch, parts, h);
+  // forward was: R_{1+h} = V_h W_O[:, h]ᵀ
+  const dRh = at(tb.dR, (1 + h) * dv * dm);
+  if (g.W_O) gemm_tn(dm, dh, dv, dRh, dm, at(tb.Vt, c), hd, at(g.W_O, c), hd, true);
+  gemm_nn(dv, dh, dm, dRh, dm, at(w.W_O, c), hd, at(tb.dVt, c), hd, false);
+  // forward was: S_h = Q_h K_hᵀ / sqrt(d_head)
+  const dSh = at(tb.dS, h * dv * dv);
+  divide(dSh, dv * dv, Mathf.sqrt(<f32>dh));
+  gemm_nn(dv, dh, dv, dSh, dv, at(tb.Kt, c), hd, at(tb.dQt, c), hd, false);
+  gemm_tn(dv, dh, dv, dSh, dv, at(tb.Qt, c), hd, at(tb.dKt, c), hd, false);
+  // forward was: Qt = R_0 W_Qᵀ (same for K, V): head h's rows of each weight
+  if (g.W_Q) gemm_tn(dh, dm, dv, at(tb.dQt, c), hd, tb.R, dm, at(g.W_Q, c * dm), dm, true);
+  if (g.W_K) gemm_tn(dh, dm, dv, at(tb.dKt, c), hd, tb.R, dm, at(g.W_K, c * dm), dm, true);
+  if (g.W_V) gemm_tn(dh, dm, dv, at(tb.dVt, c), hd, tb.R, dm, at(g.W_V, c * dm), dm, true);
+}
+
+/**
+ * Part `part` of `parts` of the tokens, after every tables_backward_head: their rows of
+ * dR_0 += dQt W_Q + dKt W_K + dVt W_V, and through R_0 = W_Eᵀ their columns of g.W_E.
+ */
+export function tables_backward_embedding(dims: Dims, w: Weights, g: Weights, tb: Tables, part: i32, parts: i32): void {
   if (!g.W_E) return;
-  gemm_nn(dv, dm, hd, tb.dQt, hd, w.W_Q, dm, dR0, dm, true);
-  gemm_nn(dv, dm, hd, tb.dKt, hd, w.W_K, dm, dR0, dm, true);
-  gemm_nn(dv, dm, hd, tb.dVt, hd, w.W_V, dm, dR0, dm, true);
-  transpose_add(g.W_E, dR0, dv, dm);
+  const dv = dims.d_vocab, dm = dims.d_model, hd = dims.n_heads * dims.d_head;
+  const t0 = cut(dv, part, parts), t1 = cut(dv, part + 1, parts);
+  const dR0 = at(tb.dR, t0 * dm);
+  gemm_nn(t1 - t0, dm, hd, at(tb.dQt, t0 * hd), hd, w.W_Q, dm, dR0, dm, true);
+  gemm_nn(t1 - t0, dm, hd, at(tb.dKt, t0 * hd), hd, w.W_K, dm, dR0, dm, true);
+  gemm_nn(t1 - t0, dm, hd, at(tb.dVt, t0 * hd), hd, w.W_V, dm, dR0, dm, true);
+  // g.W_E[:, t] += dR_0[t]
+  for (let r = 0; r < dm; r++) for (let t = t0; t < t1; t++) accumulate(at(g.W_E, r * dv + t), load<f32>(at(tb.dR, t * dm + r)));
 }
 
 // The start of part `part` of `parts` nearly equal ranges of [0, n).
@@ -254,11 +270,6 @@ function zero_columns(row: usize, c0: i32, c1: i32): void {
 // dst[c, r] = src[r, c] for src [rows, cols]
 function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) store<f32>(at(dst, c * rows + r), load<f32>(at(src, r * cols + c)));
-}
-
-// dst[r, c] += src[c, r] for dst [rows, cols]
-function transpose_add(dst: usize, src: usize, cols: i32, rows: i32): void {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) accumulate(at(dst, r * cols + c), load<f32>(at(src, c * rows + r)));
 }
 
 function divide(p: usize, n: i32, d: f32): void {
@@ -391,30 +402,29 @@ function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32
 }
 
 /**
- * dS from the d attn of table_grad_columns (its `parts` column ranges added in order): forward
+ * dS_h from the d attn of table_grad_columns (its `parts` column ranges added in order): forward
  * was a_h = softmax_i(s_hi), s_hi = S[h][t2][t_i], so ds_i = a_i (da_i - sum_j a_j da_j).
  */
-export function score_grads(dims: Dims, tb: Tables, batch: FastBatch, parts: i32): void {
+function score_grads(dims: Dims, tb: Tables, batch: FastBatch, parts: i32, h: i32): void {
   const dv = dims.d_vocab, H = dims.n_heads, n = batch.n;
   const stride = n * H * CTX;
-  memory.fill(tb.dS, 0, <usize>(H * dv * dv) << 2);
+  const dS = at(tb.dS, h * dv * dv);
+  memory.fill(dS, 0, <usize>(dv * dv) << 2);
   for (let b = 0; b < n; b++) {
     const tok = batch.tokens + (<usize>(b * CTX) << 2);
     const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
-    for (let h = 0; h < H; h++) {
-      const k = (b * H + h) * CTX;
-      const a = at(batch.attn, k);
-      const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
-      let da0: f32 = 0, da1: f32 = 0, da2: f32 = 0;
-      for (let part = 0; part < parts; part++) {
-        const d = at(batch.da_parts, part * stride + k);
-        da0 += load<f32>(d); da1 += load<f32>(d, 4); da2 += load<f32>(d, 8);
-      }
-      const mean = a0 * da0 + a1 * da1 + a2 * da2;
-      const dSrow = at(tb.dS, (h * dv + t2) * dv);
-      accumulate(at(dSrow, t0), a0 * (da0 - mean));
-      accumulate(at(dSrow, t1), a1 * (da1 - mean));
-      accumulate(at(dSrow, t2), a2 * (da2 - mean));
+    const k = (b * H + h) * CTX;
+    const a = at(batch.attn, k);
+    const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
+    let da0: f32 = 0, da1: f32 = 0, da2: f32 = 0;
+    for (let part = 0; part < parts; part++) {
+      const d = at(batch.da_parts, part * stride + k);
+      da0 += load<f32>(d); da1 += load<f32>(d, 4); da2 += load<f32>(d, 8);
     }
+    const mean = a0 * da0 + a1 * da1 + a2 * da2;
+    const dSrow = at(dS, t2 * dv);
+    accumulate(at(dSrow, t0), a0 * (da0 - mean));
+    accumulate(at(dSrow, t1), a1 * (da1 - mean));
+    accumulate(at(dSrow, t2), a2 * (da2 - mean));
   }
 }

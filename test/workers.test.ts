@@ -50,12 +50,12 @@ test("a timed step (the benchmarks' timeline) gives lossAndGrad's gradients, and
     };
     const plain = await gradsOf(false), timed = await gradsOf(true);
     assert.deepEqual(timed.grads, plain.grads);
-    assert.deepEqual(timed.timings.map((t) => t.phase), ["tables forward: attention side", "tables forward: P, U", "shards: forward, loss, backward to d pre", "table gradients: dP, dU, dWLT", "tables backward: MLP side", "tables backward: attention side"]);
+    assert.deepEqual(timed.timings.map((t) => t.phase), ["tables forward: embedding", "tables forward: attention heads, W_outᵀ W_U", "tables forward: P, U", "shards: forward, loss, backward to d pre", "table gradients: dP, dU, dWLT", "tables backward: MLP side", "tables backward: attention heads", "tables backward: embedding"]);
     for (const t of timed.timings) {
       assert.equal(t.threads.length, t.where === "workers" ? 2 : 1);
       for (const th of t.threads) assert.ok(t.start <= th.start && th.start <= th.end && th.end <= t.end + 1 && th.busy <= th.end - th.start + 1e-6, t.phase);
     }
-    assert.equal(timed.timings[1]!.threads.reduce((a, th) => a + th.calls, 0), 8, "P, U: 8 row ranges between the two workers");
+    assert.equal(timed.timings[2]!.threads.reduce((a, th) => a + th.calls, 0), 8, "P, U: 8 row ranges between the two workers");
   } finally {
     await pool.close();
   }

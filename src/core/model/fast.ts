@@ -2,13 +2,15 @@
 // built once per step, so per-example work shrinks to the attention mix and the MLP.
 //
 // A step runs in phases, each a list of independent kernel calls that the workers claim one
-// by one (or, for the small ones, run on this thread):
-//   1. tables: the attention side here, then PARTS row ranges of P and U;
+// by one (or, for the tiny one, run on this thread):
+//   1. tables: R_0 = W_Eᵀ here, then one call per head and one for W_outᵀ W_U, then PARTS
+//      row ranges of P and U;
 //   2. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
 //      alone); each runs forward, loss and backward as far as d pre in its own rows;
 //   3. table gradients: PARTS column ranges of dP and dU, PARTS row ranges of dWLT, each
 //      summed over the whole batch in example order;
-//   4. weight gradients: PARTS row ranges of the MLP side, then the attention side here.
+//   4. weight gradients: PARTS row ranges of the MLP side, then one call per head, then
+//      PARTS token ranges of the embedding.
 // No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
 
 import { CONTEXT, type Split } from "../data/data.js";
@@ -216,18 +218,22 @@ export class FastPath implements Path {
       ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
-      ["tables backward: attention side", "here", [
-        ["score_grads", dims, tables, batch.table.ptr, PARTS],
-        ["tables_backward_heads", dims, params, grads, tables],
-      ]],
+      ["tables backward: attention heads", "workers", this.heads((h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, PARTS, h])],
+      ["tables backward: embedding", "workers", parts((i) => ["tables_backward_embedding", dims, params, grads, tables, i, PARTS])],
     ];
+  }
+
+  // One call per attention head.
+  private heads(make: (h: number) => KernelCall): KernelCall[] {
+    return Array.from({ length: this.model.dims.n_heads }, (_, h) => make(h));
   }
 
   /** The phases that build the tables from the current weights. */
   private tablesForward(): Phase[] {
     const [dims, params, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.tables.ptr];
     return [
-      ["tables forward: attention side", "here", [["tables_forward_heads", dims, params, tables]]],
+      ["tables forward: embedding", "here", [["tables_embedding", dims, params, tables]]],
+      ["tables forward: attention heads, W_outᵀ W_U", "workers", [["tables_forward_neurons", dims, params, tables], ...this.heads((h) => ["tables_forward_head", dims, params, tables, h])]],
       ["tables forward: P, U", "workers", parts((i) => ["tables_forward_rows", dims, params, tables, i, PARTS])],
     ];
   }
