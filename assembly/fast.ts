@@ -66,6 +66,7 @@ export enum TablesLayout {
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
   dlogits_panels: usize; // dlogits packed by pack_panels (width 8) with stride panel_rows (a shard: at its first row)
   da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
+  gather_order: usize; // i32 [n * CTX]  every (example b, position i) as b << 2 | i, in the order table_grad_columns takes them (whole batch only)
   panel_rows: i32; // the whole batch's n
 }
 export enum FastBatchLayout {
@@ -73,6 +74,7 @@ export enum FastBatchLayout {
   attn = offsetof<FastBatch>("attn"), post = offsetof<FastBatch>("post"),
   logits = offsetof<FastBatch>("logits"), dlogits = offsetof<FastBatch>("dlogits"), dpost = offsetof<FastBatch>("dpost"),
   dlogits_panels = offsetof<FastBatch>("dlogits_panels"), da_parts = offsetof<FastBatch>("da_parts"),
+  gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
   __size = offsetof<FastBatch>(),
 }
@@ -310,7 +312,9 @@ export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, result:
  *   pre = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i]   (logits likewise with U),
  * so dP_{1+h}[t] = sum over the (example, position i) with t_i = t of a_hi d pre, dP_0[t] the
  * same over position 2 with weight 1, and d a_hi = P_{1+h}[t_i].d pre + U_{1+h}[t_i].d logits.
- * Examples are taken in batch order; the range's slice of every table row stays in cache.
+ * The (example, position) pairs come in batch.gather_order: grouped by blocks of tokens, so
+ * the rows of a block stay in cache, and within a group in batch order, so every entry still
+ * sums its terms in batch order.
  */
 export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, part: i32, p0: i32, p1: i32, u0: i32, u1: i32): void {
   const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
@@ -319,18 +323,18 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, par
     zero_columns(at(tb.dP, row * dmlp), p0, p1);
     zero_columns(at(tb.dU, row * dv), u0, u1);
   }
-  for (let b = 0; b < n; b++) {
+  for (let j = 0; j < n * CTX; j++) {
+    const item = load<i32>(at(batch.gather_order, j));
+    const b = item >> 2, i = item & 3;
     const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
-    for (let i = 0; i < CTX; i++) {
-      const t = load<i32>(at(batch.tokens, b * CTX + i));
-      if (i == CTX - 1) {
-        add_columns(at(tb.dP, t * dmlp), dpre, p0, p1);
-        add_columns(at(tb.dU, t * dv), dlog, u0, u1);
-      }
-      const a = at(batch.attn, b * H * CTX + i), d = at(da, b * H * CTX + i);
-      heads_backward(tb.P, tb.dP, dmlp, dv, H, t, a, dpre, p0, p1, d, false);
-      if (u1 > u0) heads_backward(tb.U, tb.dU, dv, dv, H, t, a, dlog, u0, u1, d, true);
+    const t = load<i32>(at(batch.tokens, b * CTX + i));
+    if (i == CTX - 1) {
+      add_columns(at(tb.dP, t * dmlp), dpre, p0, p1);
+      add_columns(at(tb.dU, t * dv), dlog, u0, u1);
     }
+    const a = at(batch.attn, b * H * CTX + i), d = at(da, b * H * CTX + i);
+    heads_backward(tb.P, tb.dP, dmlp, dv, H, t, a, dpre, p0, p1, d, false);
+    if (u1 > u0) heads_backward(tb.U, tb.dU, dv, dv, H, t, a, dlog, u0, u1, d, true);
   }
 }
 

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
 import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.js";
-import type { FastPath, PhaseTiming } from "../src/core/model/fast.js";
+import { gatherOrder, GATHER_BLOCK, type FastPath, type PhaseTiming } from "../src/core/model/fast.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
 import { createWorkerPool } from "../src/node/pool.js";
@@ -69,6 +69,22 @@ test("threads claiming calls from one counter run each call exactly once", async
   runClaimed(engine, calls, counter); // this thread claims all ...
   runClaimed(engine, calls, counter); // ... so a second claimer finds none left
   assert.deepEqual([...out.view()], Array(10).fill(1), "e^0 = 1 once; a second run would give e^1");
+});
+
+test("the table gradients sum in batch order whatever the gather order's token blocks: the same gradients, byte for byte", async () => {
+  const run = Run.assemble(await newEngine(), resolveConfig({ ...CONFIG, task: "add,sub,mul,a^2+b^2" }));
+  const path = run.path as FastPath, batch = run.train;
+  const gradsWith = async (tokensPerBlock: number): Promise<Uint8Array> => {
+    const order = gatherOrder(batch.examples, tokensPerBlock);
+    assert.deepEqual([...order].sort((x, y) => x - y), Array.from({ length: batch.n * 3 }, (_, j) => ((Math.floor(j / 3) << 2) | j % 3)), "every (example, position) once");
+    batch.field("gather_order").as("i32").write(order);
+    run.model.zeroGrad();
+    await path.lossAndGrad(batch);
+    return new Uint8Array(run.model.buffer("grads").read().buffer.slice(0));
+  };
+  const inBatchOrder = await gradsWith(1e9); // one block: plain batch order
+  for (const block of [1, 3, GATHER_BLOCK]) assert.deepEqual(await gradsWith(block), inBatchOrder, `blocks of ${block} tokens`);
+  run.dispose();
 });
 
 test("shards and ranges cover their range exactly once", () => {
