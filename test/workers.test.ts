@@ -66,8 +66,8 @@ test("threads claiming calls from one counter run each call exactly once", async
   const out = engine.alloc("f32", 10);
   const calls: KernelCall[] = Array.from({ length: 10 }, (_, i) => ["exp_rows", out.at(i).ptr, out.at(i).ptr, 1]);
   const counter = new Int32Array(new SharedArrayBuffer(4));
-  runClaimed(engine, calls, counter); // this thread claims all ...
-  runClaimed(engine, calls, counter); // ... so a second claimer finds none left
+  runClaimed(engine, calls, counter, 0); // this thread claims all ...
+  runClaimed(engine, calls, counter, 0); // ... so a second claimer finds none left
   assert.deepEqual([...out.view()], Array(10).fill(1), "e^0 = 1 once; a second run would give e^1");
 });
 

@@ -1,20 +1,24 @@
 // Where kernel calls run. A step is cut into phases of independent kernel calls (each writes
-// outputs of its own); an Executor runs one phase's calls. LocalExecutor runs them in this
-// thread, in order; a worker pool (src/node/pool.ts) lets its threads claim them one by one
-// over the same shared memory, so a worker slowed by a neighbour simply claims fewer.
-// Which worker runs what never changes a result.
+// outputs of its own); an Executor runs a list of phases, one after the other. LocalExecutor
+// runs them in this thread, in order; a worker pool (pool.ts) lets its threads claim each
+// phase's calls one by one over the same shared memory, so a worker slowed by a neighbour
+// simply claims fewer, and meet at a barrier between phases. Which worker runs what never
+// changes a result.
 
 import type { Engine, Kernels } from "../wasm/engine.js";
 
 /** A kernel export and its (numeric) arguments. */
 export type KernelCall = readonly [name: keyof Kernels, ...args: number[]];
 
+/** Calls that may run in any order and on any thread (each writes outputs of its own). */
+export type PhaseCalls = readonly KernelCall[];
+
 export interface Executor {
   readonly workers: number;
-  /** Runs every call once, in any order and on any thread (they must be independent); resolves when all are done. */
-  run(calls: readonly KernelCall[]): Promise<void>;
-  /** The same, and what each thread did (for the benchmarks' timeline). */
-  runTimed(calls: readonly KernelCall[]): Promise<ThreadTiming[]>;
+  /** Runs the phases in order, every call of a phase once; resolves when the last is done. */
+  run(phases: readonly PhaseCalls[]): Promise<void>;
+  /** The same, and what each thread did in each phase ([phase][thread], for the benchmarks' timeline). */
+  runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]>;
 }
 
 /**
@@ -44,27 +48,27 @@ export class LocalExecutor implements Executor {
 
   constructor(private readonly engine: Engine) {}
 
-  async run(calls: readonly KernelCall[]): Promise<void> {
-    for (const c of calls) call(this.engine, c);
+  async run(phases: readonly PhaseCalls[]): Promise<void> {
+    for (const calls of phases) for (const c of calls) call(this.engine, c);
   }
 
-  async runTimed(calls: readonly KernelCall[]): Promise<ThreadTiming[]> {
-    return [runClaimedTimed(this.engine, calls, new Int32Array(1))];
+  async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
+    return phases.map((calls) => [runClaimedTimed(this.engine, calls, new Int32Array(1), 0)]);
   }
 }
 
 /**
- * Runs calls claimed from a shared counter until none is left: every thread of a pool runs
- * this over the same list and counter (reset to 0 before), so each call runs exactly once.
+ * Runs calls claimed from counter `slot` of `sync` until none is left: every thread of a pool
+ * runs this over the same list and counter (0 before), so each call runs exactly once.
  */
-export function runClaimed(engine: Engine, calls: readonly KernelCall[], counter: Int32Array): void {
-  for (let i = Atomics.add(counter, 0, 1); i < calls.length; i = Atomics.add(counter, 0, 1)) call(engine, calls[i]!);
+export function runClaimed(engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number): void {
+  for (let i = Atomics.add(sync, slot, 1); i < calls.length; i = Atomics.add(sync, slot, 1)) call(engine, calls[i]!);
 }
 
 /** runClaimed, timing each call this thread runs. */
-export function runClaimedTimed(engine: Engine, calls: readonly KernelCall[], counter: Int32Array): ThreadTiming {
+export function runClaimedTimed(engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number): ThreadTiming {
   const timing: ThreadTiming = { start: sharedClock(), end: 0, busy: 0, calls: 0, each: [] };
-  for (let i = Atomics.add(counter, 0, 1); i < calls.length; i = Atomics.add(counter, 0, 1)) {
+  for (let i = Atomics.add(sync, slot, 1); i < calls.length; i = Atomics.add(sync, slot, 1)) {
     const t0 = sharedClock();
     call(engine, calls[i]!);
     timing.end = sharedClock();
@@ -74,6 +78,28 @@ export function runClaimedTimed(engine: Engine, calls: readonly KernelCall[], co
   }
   if (timing.calls === 0) timing.end = timing.start;
   return timing;
+}
+
+/**
+ * How long a thread at a barrier spins before it sleeps (ms). Waking a sleeping thread takes
+ * 60-75 µs on the development VM, while the last worker of a phase is often only tens of
+ * µs behind.
+ */
+const SPIN_MS = 0.25;
+
+/**
+ * A barrier for `parties` threads, each calling this once on counter `slot` of `sync` (0
+ * before): returns once all have arrived. It spins for SPIN_MS, then waits on the counter
+ * (worker threads may block; a page's main thread never calls this).
+ */
+export function arriveAndWait(sync: Int32Array, slot: number, parties: number): void {
+  if (Atomics.add(sync, slot, 1) + 1 === parties) {
+    Atomics.notify(sync, slot);
+    return;
+  }
+  const deadline = performance.now() + SPIN_MS;
+  while (performance.now() < deadline) if (Atomics.load(sync, slot) === parties) return;
+  for (let seen = Atomics.load(sync, slot); seen !== parties; seen = Atomics.load(sync, slot)) Atomics.wait(sync, slot, seen);
 }
 
 /** [lo, hi) ranges cutting [0, n) into `parts` nearly equal pieces. */

@@ -47,6 +47,17 @@ export interface PhaseTiming {
   threads: ThreadTiming[];
 }
 
+/** Consecutive phases that run in the same place, grouped (a pool runs a group in one message). */
+function runsOfPhases(phases: readonly Phase[]): Phase[][] {
+  const groups: Phase[][] = [];
+  for (const phase of phases) {
+    const last = groups.at(-1);
+    if (last && last[0]![1] === phase[1]) last.push(phase);
+    else groups.push([phase]);
+  }
+  return groups;
+}
+
 /** PARTS calls, made by part number. */
 const parts = (make: (part: number) => KernelCall): KernelCall[] => Array.from({ length: PARTS }, (_, i) => make(i));
 
@@ -224,10 +235,17 @@ export class FastPath implements Path {
    */
   async timedLossAndGrad(batch: Batch): Promise<PhaseTiming[]> {
     const timings: PhaseTiming[] = [];
-    for (const [phase, where, calls] of this.step(batch)) {
+    for (const group of runsOfPhases(this.step(batch))) {
+      const where = group[0]![1];
       const start = sharedClock();
-      const threads = where === "here" ? await new LocalExecutor(this.model.engine).runTimed(calls) : await this.executor.runTimed(calls);
-      timings.push({ phase, where, start, end: sharedClock(), threads });
+      const threads = await (where === "here" ? new LocalExecutor(this.model.engine) : this.executor).runTimed(group.map(([, , calls]) => calls));
+      const end = sharedClock();
+      // In a run of worker phases, a phase starts when the last thread is done with the one before.
+      group.forEach(([phase], p) => timings.push({
+        phase, where, threads: threads[p]!,
+        start: p === 0 ? start : Math.max(...threads[p - 1]!.map((t) => t.end)),
+        end: p + 1 === group.length ? end : Math.max(...threads[p]!.map((t) => t.end)),
+      }));
     }
     return timings;
   }
@@ -277,10 +295,11 @@ export class FastPath implements Path {
     ];
   }
 
-  // Phases in order: "here" on this thread, "workers" on the executor's workers.
+  // Phases in order: "here" on this thread, each run of "workers" phases in one executor call.
   private async run(phases: readonly Phase[]): Promise<void> {
-    for (const [, where, calls] of phases) {
-      if (where === "here") calls.forEach((c) => call(this.model.engine, c));
+    for (const group of runsOfPhases(phases)) {
+      const calls = group.map(([, , c]) => c);
+      if (group[0]![1] === "here") calls.flat().forEach((c) => call(this.model.engine, c));
       else await this.executor.run(calls);
     }
   }

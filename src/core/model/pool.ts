@@ -1,29 +1,45 @@
 // A pool of worker threads sharing the core's memory: an Executor for any host. The host's
 // engine runs the `shared` build over a shared memory; every thread instantiates the same
-// compiled module over it and, for each parallel phase of a step, claims the phase's kernel
-// calls one by one from a counter they all share (a thread slowed by a neighbour claims
-// fewer). Tensors never travel by message. Portable: the host spawns the threads (Node's
-// worker_threads, a page's Web Workers) and hands over their Comlink remotes.
+// compiled module over it. The host hands the threads a whole list of phases in one message;
+// for each phase they claim its kernel calls one by one from a counter they all share (a
+// thread slowed by a neighbour claims fewer), then meet at a barrier before the next. Tensors
+// never travel by message, and a step costs one round trip, not one per phase. Portable: the
+// host spawns the threads (Node's worker_threads, a page's Web Workers) and hands over their
+// Comlink remotes.
 
 import type { Remote } from "comlink";
 import { Engine } from "../wasm/engine.js";
-import { runClaimed, runClaimedTimed, type Executor, type KernelCall, type ThreadTiming } from "./executor.js";
+import { arriveAndWait, runClaimed, runClaimedTimed, type Executor, type PhaseCalls, type ThreadTiming } from "./executor.js";
 import { MAX_WORKERS } from "./fast.js";
+
+/** Phases one run() may hold: each takes two counters of the shared sync array (claims, barrier). */
+const MAX_PHASES = 32;
 
 /** What a pool's thread does (exposed with Comlink by each host's worker entry). */
 export function kernelWorker() {
-  let attached: { engine: Engine; counter: Int32Array } | undefined;
+  let attached: { engine: Engine; sync: Int32Array; parties: number } | undefined;
+  const use = () => {
+    if (!attached) throw new Error("worker used before attach()");
+    return attached;
+  };
+  // Each phase's calls, claimed from counter 2p, then (but after the last) the barrier on 2p + 1.
+  function eachPhase<T>(phases: readonly PhaseCalls[], run: (engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number) => T): T[] {
+    const { engine, sync, parties } = use();
+    return phases.map((calls, p) => {
+      const result = run(engine, calls, sync, 2 * p);
+      if (p + 1 < phases.length) arriveAndWait(sync, 2 * p + 1, parties);
+      return result;
+    });
+  }
   return {
-    async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, counter: Int32Array): Promise<void> {
-      attached = { engine: await Engine.create(module, memory), counter };
+    async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number): Promise<void> {
+      attached = { engine: await Engine.create(module, memory), sync, parties };
     },
-    run(calls: readonly KernelCall[]): void {
-      if (!attached) throw new Error("worker used before attach()");
-      runClaimed(attached.engine, calls, attached.counter);
+    run(phases: readonly PhaseCalls[]): void {
+      eachPhase(phases, runClaimed);
     },
-    runTimed(calls: readonly KernelCall[]): ThreadTiming {
-      if (!attached) throw new Error("worker used before attach()");
-      return runClaimedTimed(attached.engine, calls, attached.counter);
+    runTimed(phases: readonly PhaseCalls[]): ThreadTiming[] {
+      return eachPhase(phases, runClaimedTimed);
     },
   };
 }
@@ -40,8 +56,8 @@ export class WorkerPool implements Executor {
   private constructor(
     readonly engine: Engine,
     private readonly threads: PoolThread[],
-    /** The claim counter of the phase being run (shared with every thread). */
-    private readonly counter: Int32Array,
+    /** The claim and barrier counters of the phases being run (shared with every thread). */
+    private readonly sync: Int32Array,
   ) {}
 
   get workers(): number {
@@ -54,23 +70,30 @@ export class WorkerPool implements Executor {
     const memory = Engine.sharedMemory();
     const engine = await Engine.create(module, memory);
     const threads = Array.from({ length: n }, spawn);
-    const counter = new Int32Array(new SharedArrayBuffer(4));
-    await Promise.all(threads.map((t) => t.remote.attach(module, memory, counter)));
-    return new WorkerPool(engine, threads, counter);
+    const sync = new Int32Array(new SharedArrayBuffer(4 * 2 * MAX_PHASES));
+    await Promise.all(threads.map((t) => t.remote.attach(module, memory, sync, n)));
+    return new WorkerPool(engine, threads, sync);
   }
 
-  /** Every thread claims calls from the list until none is left. */
-  async run(calls: readonly KernelCall[]): Promise<void> {
-    Atomics.store(this.counter, 0, 0);
-    await Promise.all(this.threads.map((t) => t.remote.run(calls)));
+  /** Every thread claims each phase's calls until none is left, then waits for the others. */
+  async run(phases: readonly PhaseCalls[]): Promise<void> {
+    this.reset(phases);
+    await Promise.all(this.threads.map((t) => t.remote.run(phases)));
   }
 
-  async runTimed(calls: readonly KernelCall[]): Promise<ThreadTiming[]> {
-    Atomics.store(this.counter, 0, 0);
-    return Promise.all(this.threads.map((t) => t.remote.runTimed(calls)));
+  async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
+    this.reset(phases);
+    const byThread = await Promise.all(this.threads.map((t) => t.remote.runTimed(phases)));
+    return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
   }
 
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.terminate()));
+  }
+
+  // Zeroes the counters of `phases` (no thread is running).
+  private reset(phases: readonly PhaseCalls[]): void {
+    if (phases.length > MAX_PHASES) throw new RangeError(`a pool runs at most ${MAX_PHASES} phases at once, got ${phases.length}`);
+    this.sync.fill(0, 0, 2 * phases.length);
   }
 }
