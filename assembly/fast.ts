@@ -60,7 +60,7 @@ export enum TablesLayout {
   tokens: usize;  // i32 [n, 3]
   labels: usize;  // i32 [n]
   attn: usize;    // [n, H, 3]   attn.hook_pattern of the last query
-  post: usize;    // [n, dmlp]   mlp.hook_post (holding mlp.hook_pre until the ReLU, in place)
+  post: usize;    // [n, dmlp]   mlp.hook_post (each row mixed and put through the ReLU in one pass)
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
@@ -205,38 +205,53 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
       const row = at(tb.S, (h * dv + t2) * dv);
       softmax3(at(pat, h * CTX), load<f32>(at(row, t0)), load<f32>(at(row, t1)), load<f32>(at(row, t2)));
     }
-    mix_rows(at(batch.post, b * dmlp), tb.P, dmlp, dv, H, t0, t1, t2, pat);
-    mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, H, t0, t1, t2, pat);
+    mix_rows(at(batch.post, b * dmlp), tb.P, dmlp, dv, H, t0, t1, t2, pat, true); // pre, then post = relu(pre)
+    mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, H, t0, t1, t2, pat, false);
   }
-  relu_forward(batch.post, batch.post, n * dmlp); // pre -> post, in place
   gemm_nn_panels(n, dv, dmlp, batch.post, dmlp, tb.WLTp, batch.logits, dv, true);
 }
 
-// out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats, blocks of dv rows.
-function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize): void {
-  memory.copy(out, at(table, t2 * width), <usize>width << 2);
-  for (let h = 0; h < H; h++) {
-    const a = at(pat, h * CTX);
-    const blk = (1 + h) * dv;
-    axpy3(out, width,
-      load<f32>(a), at(table, (blk + t0) * width),
-      load<f32>(a, 4), at(table, (blk + t1) * width),
-      load<f32>(a, 8), at(table, (blk + t2) * width));
+// out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats, blocks of dv rows;
+// with `relu`, max(out, 0). Two heads per pass over out, each head's three rows summed first
+// and added in head order.
+function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize, relu: bool): void {
+  let src = at(table, t2 * width);
+  if (H == 0) {
+    memory.copy(out, src, <usize>width << 2);
+    if (relu) relu_forward(out, out, width);
+    return;
+  }
+  for (let h = 0; h < H; h += 2) {
+    const last = h + 2 >= H;
+    if (h + 1 < H) mix_heads(true, relu && last, out, src, table, width, dv, t0, t1, t2, at(pat, h * CTX), h);
+    else mix_heads(false, relu, out, src, table, width, dv, t0, t1, t2, at(pat, h * CTX), h);
+    src = out;
   }
 }
 
-// out += c0 r0 + c1 r1 + c2 r2
-function axpy3(out: usize, n: i32, c0: f32, r0: usize, c1: f32, r1: usize, c2: f32, r2: usize): void {
-  const v0 = f32x4.splat(c0), v1 = f32x4.splat(c1), v2 = f32x4.splat(c2);
+// out = src + (heads h and, when `two`, h + 1 of the mix), max(., 0) with `relu`.
+@inline function mix_heads(two: bool, relu: bool, out: usize, src: usize, table: usize, width: i32, dv: i32, t0: i32, t1: i32, t2: i32, a: usize, h: i32): void {
+  const rs = <usize>(dv * width) << 2;
+  const A0 = at(table, ((1 + h) * dv + t0) * width), A1 = at(table, ((1 + h) * dv + t1) * width), A2 = at(table, ((1 + h) * dv + t2) * width);
+  const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
+  const b0 = two ? load<f32>(a, 12) : 0, b1 = two ? load<f32>(a, 16) : 0, b2 = two ? load<f32>(a, 20) : 0;
+  const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), va2 = f32x4.splat(a2);
+  const vb0 = f32x4.splat(b0), vb1 = f32x4.splat(b1), vb2 = f32x4.splat(b2);
+  const zero = f32x4.splat(0);
   let j = 0;
-  for (; j + 4 <= n; j += 4) {
+  for (; j + 4 <= width; j += 4) {
     const o = <usize>j << 2;
-    const s = f32x4.add(f32x4.add(f32x4.mul(v0, v128.load(r0 + o)), f32x4.mul(v1, v128.load(r1 + o))), f32x4.mul(v2, v128.load(r2 + o)));
-    v128.store(out + o, f32x4.add(v128.load(out + o), s));
+    let v = f32x4.add(v128.load(src + o), f32x4.add(f32x4.add(f32x4.mul(va0, v128.load(A0 + o)), f32x4.mul(va1, v128.load(A1 + o))), f32x4.mul(va2, v128.load(A2 + o))));
+    if (two) v = f32x4.add(v, f32x4.add(f32x4.add(f32x4.mul(vb0, v128.load(A0 + rs + o)), f32x4.mul(vb1, v128.load(A1 + rs + o))), f32x4.mul(vb2, v128.load(A2 + rs + o))));
+    if (relu) v = f32x4.max(v, zero);
+    v128.store(out + o, v);
   }
-  for (; j < n; j++) {
+  for (; j < width; j++) {
     const o = <usize>j << 2;
-    store<f32>(out + o, load<f32>(out + o) + ((c0 * load<f32>(r0 + o) + c1 * load<f32>(r1 + o)) + c2 * load<f32>(r2 + o)));
+    let v = load<f32>(src + o) + ((a0 * load<f32>(A0 + o) + a1 * load<f32>(A1 + o)) + a2 * load<f32>(A2 + o));
+    if (two) v = v + ((b0 * load<f32>(A0 + rs + o) + b1 * load<f32>(A1 + rs + o)) + b2 * load<f32>(A2 + rs + o));
+    if (relu) v = max<f32>(v, 0);
+    store<f32>(out + o, v);
   }
 }
 
