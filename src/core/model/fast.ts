@@ -58,8 +58,10 @@ function runsOfPhases(phases: readonly Phase[]): Phase[][] {
   return groups;
 }
 
+/** `count` calls, made by number. */
+const numbered = (count: number, make: (i: number) => KernelCall): KernelCall[] => Array.from({ length: count }, (_, i) => make(i));
 /** PARTS calls, made by part number. */
-const parts = (make: (part: number) => KernelCall): KernelCall[] => Array.from({ length: PARTS }, (_, i) => make(i));
+const parts = (make: (part: number) => KernelCall): KernelCall[] => numbered(PARTS, make);
 
 // Field order of class Tables in assembly/fast.ts.
 const TABLES = ["Qt", "Kt", "Vt", "S", "R", "P", "U", "WLT", "WLTp", "WLp"] as const;
@@ -159,6 +161,9 @@ export class FastPath implements Path {
   private readonly t: Record<(typeof TABLES)[number] | (typeof GRADS)[number], Region<"f32">>;
   /** PARTS scratch areas of the products that pack A as they go (one per call of a phase). */
   private readonly scratchArea: Region<"f32">;
+  private readonly scratchStride: number;
+  /** Runs the phases meant for this thread. */
+  private readonly here: LocalExecutor;
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
@@ -166,7 +171,9 @@ export class FastPath implements Path {
     const alloc = (name: string, size: number) => [name, engine.alloc("f32", size)] as const;
     this.t = Object.fromEntries([...TABLES.map((n) => alloc(n, sizes[n])), ...GRADS.map((n) => alloc(n, sizes[n.slice(1) as TableName]))]) as FastPath["t"];
     this.tables = engine.struct("Tables", this.t);
-    this.scratchArea = engine.alloc("f32", PARTS * scratchFloats(engine.k, dims));
+    this.scratchStride = scratchFloats(engine.k, dims);
+    this.scratchArea = engine.alloc("f32", PARTS * this.scratchStride);
+    this.here = new LocalExecutor(engine);
   }
 
   /** Floats the tables, their gradients and the scratch areas take. */
@@ -177,7 +184,7 @@ export class FastPath implements Path {
 
   // The scratch area of call `part` of a phase.
   private scratch(part: number): number {
-    return this.scratchArea.at(part * scratchFloats(this.model.engine.k, this.model.dims)).ptr;
+    return this.scratchArea.at(part * this.scratchStride).ptr;
   }
 
   newBatch(examples: Split, backward: boolean): Batch {
@@ -238,7 +245,7 @@ export class FastPath implements Path {
     for (const group of runsOfPhases(this.step(batch))) {
       const where = group[0]![1];
       const start = sharedClock();
-      const threads = await (where === "here" ? new LocalExecutor(this.model.engine) : this.executor).runTimed(group.map(([, , calls]) => calls));
+      const threads = await this.executorFor(where).runTimed(group.map(([, , calls]) => calls));
       const end = sharedClock();
       // In a run of worker phases, a phase starts when the last thread is done with the one before.
       group.forEach(([phase], p) => timings.push({
@@ -258,14 +265,9 @@ export class FastPath implements Path {
       ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
-      ["tables backward: attention heads", "workers", this.heads((h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, PARTS, h])],
+      ["tables backward: attention heads", "workers", numbered(this.model.dims.n_heads, (h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, PARTS, h])],
       ["tables backward: embedding", "workers", parts((i) => ["tables_backward_embedding", dims, params, grads, tables, i, PARTS])],
     ];
-  }
-
-  // One call per attention head.
-  private heads(make: (h: number) => KernelCall): KernelCall[] {
-    return Array.from({ length: this.model.dims.n_heads }, (_, h) => make(h));
   }
 
   /** The phases that build the tables from the current weights. */
@@ -273,7 +275,7 @@ export class FastPath implements Path {
     const [dims, params, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.tables.ptr];
     return [
       ["tables forward: embedding", "here", [["tables_embedding", dims, params, tables]]],
-      ["tables forward: attention heads, W_outᵀ W_U", "workers", [["tables_forward_neurons", dims, params, tables], ...this.heads((h) => ["tables_forward_head", dims, params, tables, h])]],
+      ["tables forward: attention heads, W_outᵀ W_U", "workers", [["tables_forward_neurons", dims, params, tables], ...numbered(this.model.dims.n_heads, (h) => ["tables_forward_head", dims, params, tables, h])]],
       ["tables forward: P, U", "workers", parts((i) => ["tables_forward_rows", dims, params, tables, i, PARTS])],
     ];
   }
@@ -297,11 +299,11 @@ export class FastPath implements Path {
 
   // Phases in order: "here" on this thread, each run of "workers" phases in one executor call.
   private async run(phases: readonly Phase[]): Promise<void> {
-    for (const group of runsOfPhases(phases)) {
-      const calls = group.map(([, , c]) => c);
-      if (group[0]![1] === "here") calls.flat().forEach((c) => call(this.model.engine, c));
-      else await this.executor.run(calls);
-    }
+    for (const group of runsOfPhases(phases)) await this.executorFor(group[0]![1]).run(group.map(([, , calls]) => calls));
+  }
+
+  private executorFor(where: Phase[1]): Executor {
+    return where === "here" ? this.here : this.executor;
   }
 
   // Loss sums (f64) and correct counts of each segment's shards, added in shard order.
