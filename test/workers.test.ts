@@ -61,6 +61,30 @@ test("a timed step (the benchmarks' timeline) gives lossAndGrad's gradients, and
   }
 });
 
+test("steps and evaluations asked for without awaiting run one at a time, in order: the awaited run's numbers; a pool refuses a second run of phases while one runs", async () => {
+  const config = resolveConfig(CONFIG);
+  const inOrder = async (pool?: Awaited<ReturnType<typeof createWorkerPool>>, overlap = false): Promise<string> => {
+    const trainer = new Trainer(Run.assemble(pool ? pool.engine : await newEngine(), config, { executor: pool }), () => 0);
+    const asks = [() => trainer.trainStep(), () => trainer.trainStep(), () => trainer.evaluate(), () => trainer.trainStep(), () => trainer.evaluate()];
+    if (overlap) return JSON.stringify(await Promise.all(asks.map((ask) => ask())));
+    const out: unknown[] = [];
+    for (const ask of asks) out.push(await ask());
+    return JSON.stringify(out);
+  };
+  const awaited = await inOrder();
+  assert.equal(await inOrder(undefined, true), awaited, "1 thread");
+  const pool = await createWorkerPool(2);
+  try {
+    assert.equal(await inOrder(pool, true), awaited, "2 workers");
+    const phase: KernelCall[] = [["exp_rows", pool.engine.alloc("f32", 1).ptr, pool.engine.alloc("f32", 1).ptr, 1]];
+    const first = pool.run([phase]);
+    await assert.rejects(pool.run([phase]), /already running phases: await the previous run\(\)/);
+    await first;
+  } finally {
+    await pool.close();
+  }
+});
+
 test("threads claiming calls from one counter run each call exactly once", async () => {
   const engine = await newEngine();
   const out = engine.alloc("f32", 10);

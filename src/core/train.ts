@@ -78,6 +78,8 @@ export class Trainer {
   readonly events: Events[];
   private trainMs = 0;
   private readonly startMs: number;
+  /** Settles when the last step, evaluation or measurement asked for has finished. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   /** A resumed run continues its step count, events and clocks from its checkpoint. */
   constructor(readonly run: Run, private readonly clock: () => number = () => performance.now()) {
@@ -112,8 +114,23 @@ export class Trainer {
     return latest(this.events.map((e) => e.grokked_step));
   }
 
+  /**
+   * Runs `task` once every step, evaluation and measurement asked for before it has finished:
+   * they share the model's weights, gradients and scratch, so calls a caller did not await
+   * (a benchmark harness, a UI) still run one at a time, in the order they were made.
+   */
+  private inTurn<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.turn.then(task);
+    this.turn = result.catch(() => undefined);
+    return result;
+  }
+
   /** One full-batch AdamW step; returns the train loss at the weights before it. */
-  async trainStep(): Promise<number> {
+  trainStep(): Promise<number> {
+    return this.inTurn(() => this.stepNow());
+  }
+
+  private async stepNow(): Promise<number> {
     const t0 = this.clock();
     const { model, path, train } = this.run;
     model.zeroGrad();
@@ -128,7 +145,11 @@ export class Trainer {
   }
 
   /** Train and test loss and accuracy at the current weights; records memorisation/grokking. */
-  async evaluate(): Promise<Metrics> {
+  evaluate(): Promise<Metrics> {
+    return this.inTurn(() => this.evaluateNow());
+  }
+
+  private async evaluateNow(): Promise<Metrics> {
     const { path, data, fourier, tasks } = this.run;
     const train = await path.evaluate(this.run.train);
     const test = await path.evaluate(this.run.test);
@@ -165,7 +186,7 @@ export class Trainer {
   /** The progress measures of the model now (Nanda et al.'s, per task). */
   measure(): Promise<ProgressPoint> {
     const { model, config, vocab } = this.run;
-    return measureProgress(model, config, vocab, this.step);
+    return this.inTurn(() => measureProgress(model, config, vocab, this.step));
   }
 
   /** Why training should stop now, or null to go on. */

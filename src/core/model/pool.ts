@@ -60,6 +60,9 @@ export class WorkerPool implements Executor {
     private readonly sync: Int32Array,
   ) {}
 
+  /** True while the threads run a list of phases (they share one set of counters). */
+  private running = false;
+
   get workers(): number {
     return this.threads.length;
   }
@@ -77,13 +80,11 @@ export class WorkerPool implements Executor {
 
   /** Every thread claims each phase's calls until none is left, then waits for the others. */
   async run(phases: readonly PhaseCalls[]): Promise<void> {
-    this.reset(phases);
-    await Promise.all(this.threads.map((t) => t.remote.run(phases)));
+    await this.exclusively(phases, () => Promise.all(this.threads.map((t) => t.remote.run(phases))));
   }
 
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
-    this.reset(phases);
-    const byThread = await Promise.all(this.threads.map((t) => t.remote.runTimed(phases)));
+    const byThread = await this.exclusively(phases, () => Promise.all(this.threads.map((t) => t.remote.runTimed(phases))));
     return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
   }
 
@@ -91,9 +92,17 @@ export class WorkerPool implements Executor {
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
 
-  // Zeroes the counters of `phases` (no thread is running).
-  private reset(phases: readonly PhaseCalls[]): void {
+  // Zeroes the counters of `phases` and has the threads run them. A second list while one
+  // runs would zero counters the threads are using (and deadlock them at a barrier): refused.
+  private async exclusively<T>(phases: readonly PhaseCalls[], start: () => Promise<T>): Promise<T> {
     if (phases.length > MAX_PHASES) throw new RangeError(`a pool runs at most ${MAX_PHASES} phases at once, got ${phases.length}`);
+    if (this.running) throw new Error("this worker pool is already running phases: await the previous run() before the next (a Trainer does this for its steps)");
+    this.running = true;
     this.sync.fill(0, 0, 2 * phases.length);
+    try {
+      return await start();
+    } finally {
+      this.running = false;
+    }
   }
 }
