@@ -131,12 +131,13 @@ interface Shape {
 }
 
 // The largest products of one training step at p=97 (N = 2822 training pairs, 16 shards of
-// 176, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first.
+// 176, PARTS = 8 ranges, 2 of dWLT, 510 table rows = (1 + 4 heads) x 102 tokens), fast path
+// first.
 const SHAPES: [string, Shape[]][] = [
-  ["fast path (per call: a step runs the first two 16 times, the others 8 times)", [
+  ["fast path (per call: a step runs the first two 16 times, dWLT twice, the others 8 times)", [
     { name: "logits += post WLT", layout: "nn_panels", m: 176, n: 102, k: 512 },
     { name: "dpost = dlogits WL", layout: "nn_panels", m: 176, n: 512, k: 102 },
-    { name: "dWLT = postᵀ dlogits", layout: "tn_panels", m: 64, n: 102, k: 2822, lda: 512 },
+    { name: "dWLT = postᵀ dlogits", layout: "tn_panels", m: 256, n: 102, k: 2822, lda: 512 },
     { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
     { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },
     { name: "dW_in += dPᵀ R", layout: "tn_packing", m: 64, n: 128, k: 510, lda: 512 },
