@@ -65,6 +65,7 @@ export enum TablesLayout {
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
   dlogits_panels: usize; // dlogits packed by pack_panels (width 8) with stride panel_rows (a shard: at its first row)
+  postT: usize;   // [dmlp, panel_rows]  post transposed: A of dWLT = postᵀ dlogits, rows contiguous (a shard: at its first column)
   da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
   gather_order: usize; // i32 [n * CTX]  every (example b, position i) as b << 2 | i, in the order table_grad_columns takes them (whole batch only)
   panel_rows: i32; // the whole batch's n
@@ -73,7 +74,7 @@ export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
   attn = offsetof<FastBatch>("attn"), post = offsetof<FastBatch>("post"),
   logits = offsetof<FastBatch>("logits"), dlogits = offsetof<FastBatch>("dlogits"), dpost = offsetof<FastBatch>("dpost"),
-  dlogits_panels = offsetof<FastBatch>("dlogits_panels"), da_parts = offsetof<FastBatch>("da_parts"),
+  dlogits_panels = offsetof<FastBatch>("dlogits_panels"), postT = offsetof<FastBatch>("postT"), da_parts = offsetof<FastBatch>("da_parts"),
   gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
   __size = offsetof<FastBatch>(),
@@ -89,7 +90,7 @@ const CTX: i32 = 3;
 
 /** R_0 = W_Eᵀ, one row per token: the first block of R, which every other table starts from. */
 export function tables_embedding(dims: Dims, w: Weights, tb: Tables): void {
-  transpose(tb.R, w.W_E, dims.d_model, dims.d_vocab);
+  transpose(tb.R, dims.d_model, w.W_E, dims.d_vocab, dims.d_model, dims.d_vocab);
 }
 
 /**
@@ -284,9 +285,24 @@ function zero_columns(row: usize, c0: i32, c1: i32): void {
 
 // ---- small helpers ----
 
-// dst[c, r] = src[r, c] for src [rows, cols]
-function transpose(dst: usize, src: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) store<f32>(at(dst, c * rows + r), load<f32>(at(src, r * cols + c)));
+// dst[c, r] = src[r, c] for r < rows, c < cols (row strides ldd and lds): 4 x 4 blocks
+// turned by lane shuffles, the edges one float at a time.
+function transpose(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32, cols: i32): void {
+  const r4 = rows & ~3, c4 = cols & ~3;
+  for (let r = 0; r < r4; r += 4) {
+    for (let c = 0; c < c4; c += 4) {
+      const s = at(src, r * lds + c), d = at(dst, c * ldd + r), ls = <usize>lds << 2, ld = <usize>ldd << 2;
+      const x0 = v128.load(s), x1 = v128.load(s + ls), x2 = v128.load(s + 2 * ls), x3 = v128.load(s + 3 * ls);
+      const lo01 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), lo23 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
+      const hi01 = i32x4.shuffle(x0, x1, 2, 6, 3, 7), hi23 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
+      v128.store(d, i32x4.shuffle(lo01, lo23, 0, 1, 4, 5));
+      v128.store(d + ld, i32x4.shuffle(lo01, lo23, 2, 3, 6, 7));
+      v128.store(d + 2 * ld, i32x4.shuffle(hi01, hi23, 0, 1, 4, 5));
+      v128.store(d + 3 * ld, i32x4.shuffle(hi01, hi23, 2, 3, 6, 7));
+    }
+    for (let c = c4; c < cols; c++) for (let i = r; i < r + 4; i++) store<f32>(at(dst, c * ldd + i), load<f32>(at(src, i * lds + c)));
+  }
+  for (let r = r4; r < rows; r++) for (let c = 0; c < cols; c++) store<f32>(at(dst, c * ldd + r), load<f32>(at(src, r * lds + c)));
 }
 
 function divide(p: usize, n: i32, d: f32): void {
@@ -308,8 +324,11 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
   gemm_nn_panels(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, false);
   relu_backward(batch.dpost, batch.dpost, batch.post, n * dmlp);
-  // the B operand of dWLT = postᵀ dlogits, a product over the whole batch (after the shards)
+  // the operands of dWLT = postᵀ dlogits, a product over the whole batch (after the shards),
+  // laid out while they are in cache: dlogits in panels, post transposed (so that product
+  // reads both contiguously and packs nothing)
   pack_panels(batch.dlogits_panels, batch.dlogits, n, dv, dv, 1, batch.panel_rows, 8);
+  transpose(batch.postT, batch.panel_rows, batch.post, dmlp, n, dmlp);
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */

@@ -82,17 +82,11 @@ export function gemm_nn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: u
 }
 
 /**
- * C (+)= Aᵀ · B with A stored [K,M] (row stride lda) and B packed by pack_panels (width 8,
- * stride `bstride`). Each block of KC rows of A is first packed into `scratch` (pack_scratch_floats(M)
- * floats) in panels of 4, so a tile's four rows are 16 contiguous bytes per k: with long
- * rows (activationsᵀ · upstream over a batch), the plain tile would take a cache line per k
+ * C (+)= Aᵀ · B with A stored [K,M] (row stride lda). Each block of KC rows of A is first
+ * packed into `scratch` (pack_scratch_floats(M) floats) in panels of 4, so a tile's four rows
+ * are 16 contiguous bytes per k: with long rows, the plain tile would take a cache line per k
  * and rows a power of two apart share a few cache sets. Sums exactly as gemm_tn does.
  */
-export function gemm_tn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, bstride: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
-  blocked(m, n, k, a, 1, lda, bp, 8, bstride, c, ldc, accumulate, scratch);
-}
-
-/** gemm_tn with A packed block by block into `scratch`, as gemm_tn_panels does. */
 export function gemm_tn_packing(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                                 c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
   blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, scratch);

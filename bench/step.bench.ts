@@ -119,10 +119,10 @@ async function profileBench(engine: Engine): Promise<void> {
 interface Shape {
   name: string;
   /**
-   * A and B as stored: nn_panels and tn_panels take B packed by pack_panels; tn_packing and
-   * tn_panels pack A into scratch as they go.
+   * A and B as stored: nn_panels takes B packed by pack_panels; tn_packing packs A into
+   * scratch as it goes.
    */
-  layout: "nn" | "nt" | "tn" | "nn_panels" | "tn_panels" | "tn_packing";
+  layout: "nn" | "nt" | "tn" | "nn_panels" | "tn_packing";
   m: number;
   n: number;
   k: number;
@@ -131,13 +131,12 @@ interface Shape {
 }
 
 // The largest products of one training step at p=97 (N = 2822 training pairs, 16 shards of
-// 176, PARTS = 8 ranges, 2 of dWLT, 510 table rows = (1 + 4 heads) x 102 tokens), fast path
-// first.
+// 176, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first.
 const SHAPES: [string, Shape[]][] = [
-  ["fast path (per call: a step runs the first two 16 times, dWLT twice, the others 8 times)", [
+  ["fast path (per call: a step runs the first two 16 times, the others 8 times)", [
     { name: "logits += post WLT", layout: "nn_panels", m: 176, n: 102, k: 512 },
     { name: "dpost = dlogits WL", layout: "nn_panels", m: 176, n: 512, k: 102 },
-    { name: "dWLT = postᵀ dlogits", layout: "tn_panels", m: 256, n: 102, k: 2822, lda: 512 },
+    { name: "dWLT = (postᵀ) dlogits", layout: "nn_panels", m: 64, n: 102, k: 2822 },
     { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
     { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },
     { name: "dW_in += dPᵀ R", layout: "tn_packing", m: 64, n: 128, k: 510, lda: 512 },
@@ -192,7 +191,6 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   engine.k.pack_panels(bp, pb, k, n, n, 1, k, 8);
   const scratch = engine.alloc("f32", engine.k.pack_scratch_floats(m)).ptr;
   if (s.layout === "nn_panels") run = () => engine.k.gemm_nn_panels(m, n, k, pa, lda, bp, pc, n, false);
-  else if (s.layout === "tn_panels") run = () => engine.k.gemm_tn_panels(m, n, k, pa, lda, bp, k, pc, n, false, scratch);
   else if (s.layout === "tn_packing") run = () => engine.k.gemm_tn_packing(m, n, k, pa, lda, pb, ldb, pc, n, false, scratch);
   else {
     const kernel = engine.k[`gemm_${s.layout as "nn" | "nt" | "tn"}`];

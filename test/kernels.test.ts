@@ -60,23 +60,24 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
   }
 });
 
-test("gemm_tn_panels and gemm_tn_packing (A packed block by block into scratch) give exactly gemm_tn's result", async () => {
+test("gemm_tn_packing (A packed block by block into scratch), and gemm_nn_panels on A transposed, give exactly gemm_tn's result", async () => {
   const engine = await newEngine();
   // K up to 600: A is packed in more than one block of 256
   for (const [m, n, k] of [...SHAPES, [13, 20, 600]] as [number, number, number][]) {
     const lda = m + 3; // Aᵀ a slice of a wider matrix
     const at = uniform(k * lda), b = uniform(k * n), c0 = uniform(m * n);
-    const pat = put(engine, at), pb = put(engine, b);
+    const a = Float32Array.from({ length: m * k }, (_, i) => at[(i % k) * lda + Math.floor(i / k)]!); // A itself, [M, K]
+    const pat = put(engine, at), pa = put(engine, a), pb = put(engine, b);
     const bp = engine.alloc("f32", engine.k.panels_size(k, n, 8));
     engine.k.pack_panels(bp.ptr, pb.ptr, k, n, n, 1, k, 8);
     const scratch = engine.alloc("f32", engine.k.pack_scratch_floats(m));
     for (const accumulate of [false, true]) {
-      const want = put(engine, c0), panels = put(engine, c0), packing = put(engine, c0);
+      const want = put(engine, c0), packing = put(engine, c0), transposed = put(engine, c0);
       engine.k.gemm_tn(m, n, k, pat.ptr, lda, pb.ptr, n, want.ptr, n, accumulate);
-      engine.k.gemm_tn_panels(m, n, k, pat.ptr, lda, bp.ptr, k, panels.ptr, n, accumulate, scratch.ptr);
       engine.k.gemm_tn_packing(m, n, k, pat.ptr, lda, pb.ptr, n, packing.ptr, n, accumulate, scratch.ptr);
-      assert.deepEqual(panels.view(), want.view(), `panels ${m}x${n}x${k}${accumulate ? " +=" : ""}`);
+      engine.k.gemm_nn_panels(m, n, k, pa.ptr, k, bp.ptr, transposed.ptr, n, accumulate);
       assert.deepEqual(packing.view(), want.view(), `packing ${m}x${n}x${k}${accumulate ? " +=" : ""}`);
+      assert.deepEqual(transposed.view(), want.view(), `transposed ${m}x${n}x${k}${accumulate ? " +=" : ""}`);
     }
   }
 });

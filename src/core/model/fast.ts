@@ -7,8 +7,8 @@
 //      row ranges of P and U;
 //   2. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
 //      alone); each runs forward, loss and backward as far as d pre in its own rows;
-//   3. table gradients: WLT_PARTS row ranges of dWLT and PARTS column ranges of dP and dU,
-//      each summed over the whole batch in example order;
+//   3. table gradients: PARTS row ranges of dWLT and PARTS column ranges of dP and dU, each
+//      summed over the whole batch in example order;
 //   4. weight gradients: PARTS row ranges of the MLP side, then one call per head, then
 //      PARTS token ranges of the embedding.
 // No call adds into another's output, so the arithmetic is the same with 1 worker or 8.
@@ -34,11 +34,6 @@ export const MAX_WORKERS = PARTS;
  * cut finer, the per-row overhead outweighs the work.
  */
 const U_PARTS = 2;
-/**
- * Row ranges of dWLT = postᵀ dlogits: few and long, since every range reads all of dlogits
- * (in panels, 1.2 MB at p = 97) from memory. Claimed first, the longest calls of their phase.
- */
-const WLT_PARTS = 2;
 
 /** A phase of a step: its calls, independent of each other, run on this thread or claimed by the workers. */
 type Phase = [name: string, where: "here" | "workers", calls: KernelCall[]];
@@ -133,18 +128,12 @@ export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record
 }
 
 /**
- * The floats of each call's scratch area when `calls` products over ranges of d_mlp rows run
- * at once, each packing its A a block at a time (the ranges of alignedRanges, and of
- * tables_backward_rows' own cut).
+ * The floats of one call's scratch area: A of a product over a range of d_mlp rows, packed a
+ * block at a time (tables_backward_rows' ranges).
  */
-function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims, calls: number): number {
-  const widest = Math.max(...alignedRanges(dims.d_mlp, calls).map(([lo, hi]) => hi - lo), Math.ceil(dims.d_mlp / calls));
-  return k.pack_scratch_floats(widest);
+function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): number {
+  return k.pack_scratch_floats(Math.ceil(dims.d_mlp / PARTS));
 }
-
-/** The scratch areas' floats: enough for PARTS calls at once, and for WLT_PARTS. */
-const scratchAreaFloats = (k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): number =>
-  Math.max(...[PARTS, WLT_PARTS].map((calls) => calls * scratchFloats(k, dims, calls)));
 
 /**
  * The floats of each buffer of a batch of n examples: the per-example fields, dlogits in
@@ -159,6 +148,7 @@ export function batchFloats(k: Pick<Kernels, "panels_size">, dims: Dims, n: numb
     sizes: {
       ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
       dlogits_panels: g * k.panels_size(n, dv, 8),
+      postT: g * n * dmlp,
       da_parts: g * PARTS * n * h * CONTEXT,
       gather_order: g * n * CONTEXT,
     },
@@ -169,10 +159,9 @@ export class FastPath implements Path {
   /** The step's Tables pointer table (forward tables and table gradients). */
   readonly tables: Region<"u32">;
   private readonly t: Record<(typeof TABLES)[number] | (typeof GRADS)[number], Region<"f32">>;
-  /** The scratch areas of the products that pack A as they go (one per call of a phase). */
+  /** PARTS scratch areas of the products that pack A as they go (one per call of a phase). */
   private readonly scratchArea: Region<"f32">;
-  /** Floats per call's area, by the number of calls sharing the area. */
-  private readonly scratchStrides: ReadonlyMap<number, number>;
+  private readonly scratchStride: number;
   /** Runs the phases meant for this thread. */
   private readonly here: LocalExecutor;
 
@@ -182,20 +171,20 @@ export class FastPath implements Path {
     const alloc = (name: string, size: number) => [name, engine.alloc("f32", size)] as const;
     this.t = Object.fromEntries([...TABLES.map((n) => alloc(n, sizes[n])), ...GRADS.map((n) => alloc(n, sizes[n.slice(1) as TableName]))]) as FastPath["t"];
     this.tables = engine.struct("Tables", this.t);
-    this.scratchStrides = new Map([PARTS, WLT_PARTS].map((calls) => [calls, scratchFloats(engine.k, dims, calls)]));
-    this.scratchArea = engine.alloc("f32", scratchAreaFloats(engine.k, dims));
+    this.scratchStride = scratchFloats(engine.k, dims);
+    this.scratchArea = engine.alloc("f32", PARTS * this.scratchStride);
     this.here = new LocalExecutor(engine);
   }
 
   /** Floats the tables, their gradients and the scratch areas take. */
   static tablesFloats(k: Pick<Kernels, "panels_size" | "pack_scratch_floats">, dims: Dims): number {
     const sizes = tableFloats(k, dims);
-    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0) + scratchAreaFloats(k, dims);
+    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0) + PARTS * scratchFloats(k, dims);
   }
 
-  // The scratch area of call `part` of the `calls` (PARTS or WLT_PARTS) of a phase.
-  private scratch(part: number, calls = PARTS): number {
-    return this.scratchArea.at(part * this.scratchStrides.get(calls)!).ptr;
+  // The scratch area of call `part` of a phase.
+  private scratch(part: number): number {
+    return this.scratchArea.at(part * this.scratchStride).ptr;
   }
 
   newBatch(examples: Split, backward: boolean): Batch {
@@ -217,7 +206,7 @@ export class FastPath implements Path {
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
         attn: rows(f.attn, widths.attn), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogits_panels: rows(f.dlogits_panels, 8), da_parts: null, gather_order: null, panel_rows: n,
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogits_panels: rows(f.dlogits_panels, 8), postT: rows(f.postT, 1), da_parts: null, gather_order: null, panel_rows: n,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
@@ -296,14 +285,15 @@ export class FastPath implements Path {
     return batch.shards.map((s) => [kernel, this.model.dimsTable.ptr, this.tables.ptr, s.table.ptr, ...more(s)]);
   }
 
-  // The row ranges of dWLT = postᵀ dlogits, then the column ranges of dP and dU (the first
-  // U_PARTS of them the longest): workers claim them in this order, the longest first.
+  // The row ranges of dWLT = postᵀ dlogits (from post transposed, so no call packs its A),
+  // then the column ranges of dP and dU (the first U_PARTS of them the longest): workers
+  // claim them in this order.
   private tableGradCalls(batch: Batch): KernelCall[] {
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
-    const post = batch.field("post"), panels = batch.field("dlogits_panels");
+    const postT = batch.field("postT"), panels = batch.field("dlogits_panels");
     return [
-      ...alignedRanges(dmlp, WLT_PARTS).map(([lo, hi], i): KernelCall => ["gemm_tn_panels", hi - lo, dv, batch.n, post.at(lo).ptr, dmlp, panels.ptr, batch.n, this.t.dWLT.at(lo * dv).ptr, dv, 0, this.scratch(i, WLT_PARTS)]),
+      ...p.map(([lo, hi]): KernelCall => ["gemm_nn_panels", hi - lo, dv, batch.n, postT.at(lo * batch.n).ptr, batch.n, panels.ptr, this.t.dWLT.at(lo * dv).ptr, dv, 0]),
       ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, i, lo, hi, ...(u[i] ?? [0, 0])]),
     ];
   }
