@@ -46,13 +46,14 @@ export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, d
     const row = logits + (<usize>(r * n) << 2);
     const label = load<i32>(labels + (<usize>r << 2));
     const mx = row_max(row, n);
-    const sum = sum_exp(row, n, mx);
+    // With a gradient, the exps go to its row on the way (computed once, scaled after).
+    const drow: usize = dlogits == 0 ? 0 : dlogits + (<usize>(r * n) << 2);
+    const sum = sum_exp(row, n, mx, drow);
     total += (<f64>mx + Math.log(sum)) - <f64>ld(row, label);
-    if (dlogits != 0) {
-      const drow = dlogits + (<usize>(r * n) << 2);
-      write_softmax(drow, row, n, mx, <f32>(1.0 / (sum * denominator)));
+    if (drow != 0) {
       // forward was: loss = lse - x_label, so d x_label = prob_label - 1 = (e_label - sum) / sum
-      const e_label = <f64>f32x4.extract_lane(exp_f32x4(f32x4.splat(ld(row, label) - mx)), 0);
+      const e_label = <f64>ld(drow, label);
+      scale_softmax(drow, n, <f32>(1.0 / (sum * denominator)));
       st(drow, label, <f32>(((e_label - sum) / sum) / denominator));
     }
   }
@@ -75,12 +76,14 @@ function row_max(row: usize, n: i32): f32 {
   return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
 }
 
-// sum_j exp(x_j - mx), each exp in f32, added in f64 (two f64x2 lanes per vector).
-function sum_exp(row: usize, n: i32, mx: f32): f64 {
+// sum_j exp(x_j - mx), each exp in f32, added in f64 (two f64x2 lanes per vector); the exps
+// also go to out[0..n] unless out is 0.
+function sum_exp(row: usize, n: i32, mx: f32, out: usize): f64 {
   const m = f32x4.splat(mx);
   let lo = f64x2.splat(0), hi = f64x2.splat(0);
   for (let j = 0; j < n; j += 4) {
     const e = exp_f32x4(f32x4.sub(lanes(row, j, n), m));
+    if (out != 0) store_lanes(out, j, n, e);
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
     hi = f64x2.add(hi, f64x2.promote_low_f32x4(i8x16.shuffle(e, e, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
   }
@@ -94,20 +97,23 @@ function sum_exp(row: usize, n: i32, mx: f32): f64 {
 // when most probabilities are tiny, that made a step 30% slower.
 const FLUSH: f32 = 7.888609052210118e-31; // 2^-100
 
-// out_j = exp(x_j - mx) * inv, 0 where that is below FLUSH
-function write_softmax(out: usize, row: usize, n: i32, mx: f32, inv: f32): void {
-  const m = f32x4.splat(mx), s = f32x4.splat(inv), tiny = f32x4.splat(FLUSH);
-  let j = 0;
-  for (; j < n; j += 4) {
-    const p = f32x4.mul(exp_f32x4(f32x4.sub(lanes(row, j, n), m)), s);
-    const v = v128.and(p, f32x4.ge(p, tiny));
-    if (j + 4 <= n) {
-      v128.store(out + (<usize>j << 2), v);
-    } else {
-      st(out, j, f32x4.extract_lane(v, 0));
-      if (j + 1 < n) st(out, j + 1, f32x4.extract_lane(v, 1));
-      if (j + 2 < n) st(out, j + 2, f32x4.extract_lane(v, 2));
-    }
+// e_j = e_j * inv over the exps sum_exp wrote, 0 where that is below FLUSH
+function scale_softmax(e: usize, n: i32, inv: f32): void {
+  const s = f32x4.splat(inv), tiny = f32x4.splat(FLUSH);
+  for (let j = 0; j < n; j += 4) {
+    const p = f32x4.mul(lanes(e, j, n), s);
+    store_lanes(e, j, n, v128.and(p, f32x4.ge(p, tiny)));
+  }
+}
+
+// Stores lanes j..j+3 of a row of n floats, those before n.
+@inline function store_lanes(row: usize, j: i32, n: i32, v: v128): void {
+  if (j + 4 <= n) {
+    v128.store(row + (<usize>j << 2), v);
+  } else {
+    st(row, j, f32x4.extract_lane(v, 0));
+    if (j + 1 < n) st(row, j + 1, f32x4.extract_lane(v, 1));
+    if (j + 2 < n) st(row, j + 2, f32x4.extract_lane(v, 2));
   }
 }
 
