@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Bench } from "tinybench";
-import { DEFAULTS } from "../src/core/config.js";
+import { DEFAULTS, type RunConfig } from "../src/core/config.js";
 import type { Executor } from "../src/core/model/executor.js";
 import type { FastPath, PhaseTiming } from "../src/core/model/fast.js";
 import { Run } from "../src/core/run.js";
@@ -46,22 +46,43 @@ const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padS
 /** The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran. */
 let fastSteps: { one: number; two: number } | undefined;
 
+/** A step to time: a config on an engine, run by an executor (a pool) or on this thread. */
+interface StepCase {
+  name: string;
+  config: Partial<RunConfig>;
+  engine: Engine;
+  executor?: Executor;
+}
+
+const median = (x: readonly number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
+
+/**
+ * The median ms per training step of each case over `rounds` rounds, the cases taking turns
+ * within each round: a minute of neighbour load on a shared machine then slows every case
+ * alike, and their ratios hold.
+ */
+async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number): Promise<number[]> {
+  const trainers = cases.map((c) => new Trainer(Run.assemble(c.engine, { ...DEFAULTS, ...c.config }, { executor: c.executor })));
+  const times = cases.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, trainer] of trainers.entries()) times[i]!.push(await ms(cases[i]!.name, () => trainer.trainStep(), { time, iterations: 5 }));
+  }
+  trainers.reverse().forEach((t) => t.run.dispose()); // an engine takes its runs back latest first
+  return times.map(median);
+}
+
 async function stepBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
   // Trainer.trainStep: zero the gradients, forward and backward, AdamW.
-  const timeOf = async (name: string, path: string, on: Engine = engine, executor?: Executor): Promise<number> => {
-    const run = Run.assemble(on, { ...cfg, path }, { executor });
-    const trainer = new Trainer(run);
-    const t = await ms(name, () => trainer.trainStep(), { time: quick ? 500 : 3000, iterations: quick ? 3 : 10 });
-    run.dispose();
-    return t;
-  };
-  const fast = await timeOf("fast", "fast");
   const pool = await createWorkerPool(2);
-  const fast2 = await timeOf("fast, 2 workers", "fast", pool.engine, pool);
+  const rounds = quick ? 1 : 6;
+  const [fast, fast2, reference] = (await alternatingSteps([
+    { name: "fast", config: { path: "fast" }, engine },
+    { name: "fast, 2 workers", config: { path: "fast" }, engine: pool.engine, executor: pool },
+    { name: "reference", config: { path: "reference" }, engine },
+  ], rounds, quick ? 500 : 1000)) as [number, number, number];
   await pool.close();
   fastSteps = { one: fast, two: fast2 };
-  const reference = await timeOf("reference", "reference");
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = Run.assemble(engine, cfg);
   const { data, model } = init;
@@ -74,7 +95,7 @@ async function stepBench(engine: Engine): Promise<void> {
     tj++;
     for (const [name, w] of weights) adamwRef(w, grads[name], moments.get(name)![0], moments.get(name)![1], cfg, tj);
   }, { time: 0, iterations: quick ? 1 : 3 });
-  console.log(`training step (forward + backward + AdamW), p=${cfg.p} r=${cfg.frac}: ${data.train.n} pairs, d_model ${cfg.d_model}, d_mlp ${cfg.d_mlp}; 1 thread unless said`);
+  console.log(`training step (forward + backward + AdamW), p=${cfg.p} r=${cfg.frac}: ${data.train.n} pairs, d_model ${cfg.d_model}, d_mlp ${cfg.d_mlp}; 1 thread unless said; the wasm steps: median over ${rounds} rounds, taking turns`);
   console.log(`  ${"".padEnd(26)}${"ms/step".padStart(9)}${"vs fast".padStart(10)}`);
   for (const [name, t] of [["wasm fast path, 2 workers", fast2], ["wasm fast path", fast], ["wasm reference path", reference], ["plain JS", js]] as const) {
     console.log(`  ${name.padEnd(26)}${fmt(t)}${(t / fast).toFixed(1).padStart(9)}x`);
@@ -210,21 +231,17 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
 // beside one task, in alternating rounds.
 async function mixtureBench(engine: Engine): Promise<void> {
   const pool = await createWorkerPool(2);
-  const cases = [["add alone, 1 thread", "add", engine, undefined], ["add,sub,mul, 1 thread", "add,sub,mul", engine, undefined], ["add,sub,mul, 2 workers", "add,sub,mul", pool.engine, pool]] as const;
-  const times = cases.map((): number[] => []);
-  for (let round = 0; round < (quick ? 1 : 3); round++) {
-    for (const [i, [name, task, on, executor]] of cases.entries()) {
-      const run = Run.assemble(on, { ...DEFAULTS, task }, { executor });
-      const trainer = new Trainer(run);
-      times[i]!.push(await ms(name, () => trainer.trainStep(), { time: quick ? 300 : 1500, iterations: 5 }));
-      run.dispose();
-    }
-  }
+  const cases: StepCase[] = [
+    { name: "add alone, 1 thread", config: { task: "add" }, engine },
+    { name: "add,sub,mul, 1 thread", config: { task: "add,sub,mul" }, engine },
+    { name: "add,sub,mul, 2 workers", config: { task: "add,sub,mul" }, engine: pool.engine, executor: pool },
+  ];
+  const rounds = quick ? 1 : 3;
+  const times = await alternatingSteps(cases, rounds, quick ? 300 : 1500);
   await pool.close();
-  const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
-  console.log(`\nmixture step, p=${DEFAULTS.p} r=${DEFAULTS.frac} (median over ${times[0]!.length} rounds of each)`);
+  console.log(`\nmixture step, p=${DEFAULTS.p} r=${DEFAULTS.frac} (median over ${rounds} rounds of each, the cases taking turns)`);
   console.log(`  ${"".padEnd(26)}${"ms/step".padStart(9)}${"vs add alone".padStart(14)}`);
-  cases.forEach(([name], i) => console.log(`  ${name.padEnd(26)}${fmt(median(times[i]!))}${(median(times[i]!) / median(times[0]!)).toFixed(2).padStart(13)}x`));
+  cases.forEach(({ name }, i) => console.log(`  ${name.padEnd(26)}${fmt(times[i]!)}${(times[i]! / times[0]!).toFixed(2).padStart(13)}x`));
 }
 
 // A sweep's throughput: the same 8 short runs at p=97 with 1 and with 2 runs at a time.
@@ -260,7 +277,6 @@ async function timelineBench(file: string): Promise<void> {
   for (let i = 0; i < steps; i++) recorded.push(await path.timedLossAndGrad(run.train));
   run.dispose();
   await pool.close();
-  const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
   const med = (phase: number, f: (t: PhaseTiming) => number): number => median(recorded.map((step) => f(step[phase]!)));
   console.log(`\nfast step timeline, 2 workers, p=${DEFAULTS.p} r=${DEFAULTS.frac}: median over ${steps} steps, ms (busy: inside kernel calls; lag: from the phase's start to a worker's first call; tail: from a worker's last call to the phase's end)`);
   console.log(`  ${"phase".padEnd(42)}${"wall".padStart(7)}${"busy 1".padStart(8)}${"busy 2".padStart(8)}${"idle".padStart(7)}${"lag 1".padStart(7)}${"lag 2".padStart(7)}${"tail 1".padStart(8)}${"tail 2".padStart(8)}  calls`);
