@@ -185,7 +185,8 @@ function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
   }
 }
 
-@inline function store_lanes(c: usize, v: v128, count: i32): void {
+// Stores the first `count` (< 4) lanes of v.
+@inline export function store_lanes(c: usize, v: v128, count: i32): void {
   if (count > 0) st(c, 0, f32x4.extract_lane(v, 0));
   if (count > 1) st(c, 1, f32x4.extract_lane(v, 1));
   if (count > 2) st(c, 2, f32x4.extract_lane(v, 2));

@@ -1,6 +1,7 @@
 // Elementwise and row-wise kernels: ReLU, cross-entropy with an f64 log-sum-exp, argmax.
 
 import { exp_f32x4 } from "./expf";
+import { store_lanes } from "./gemm";
 
 @inline function ld(p: usize, i: i32): f32 {
   return load<f32>(p + (<usize>i << 2));
@@ -83,7 +84,7 @@ function sum_exp(row: usize, n: i32, mx: f32, out: usize): f64 {
   let lo = f64x2.splat(0), hi = f64x2.splat(0);
   for (let j = 0; j < n; j += 4) {
     const e = exp_f32x4(f32x4.sub(lanes(row, j, n), m));
-    if (out != 0) store_lanes(out, j, n, e);
+    if (out != 0) put_lanes(out, j, n, e);
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
     hi = f64x2.add(hi, f64x2.promote_low_f32x4(i8x16.shuffle(e, e, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
   }
@@ -102,19 +103,14 @@ function scale_softmax(e: usize, n: i32, inv: f32): void {
   const s = f32x4.splat(inv), tiny = f32x4.splat(FLUSH);
   for (let j = 0; j < n; j += 4) {
     const p = f32x4.mul(lanes(e, j, n), s);
-    store_lanes(e, j, n, v128.and(p, f32x4.ge(p, tiny)));
+    put_lanes(e, j, n, v128.and(p, f32x4.ge(p, tiny)));
   }
 }
 
-// Stores lanes j..j+3 of a row of n floats, those before n.
-@inline function store_lanes(row: usize, j: i32, n: i32, v: v128): void {
-  if (j + 4 <= n) {
-    v128.store(row + (<usize>j << 2), v);
-  } else {
-    st(row, j, f32x4.extract_lane(v, 0));
-    if (j + 1 < n) st(row, j + 1, f32x4.extract_lane(v, 1));
-    if (j + 2 < n) st(row, j + 2, f32x4.extract_lane(v, 2));
-  }
+// Stores lanes j..j+3 of a row of n floats, those before n (the store beside `lanes`).
+@inline function put_lanes(row: usize, j: i32, n: i32, v: v128): void {
+  if (j + 4 <= n) v128.store(row + (<usize>j << 2), v);
+  else store_lanes(row + (<usize>j << 2), v, n - j);
 }
 
 /** How many rows have their largest logit (first one on ties, like torch.argmax) at the label. */
