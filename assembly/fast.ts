@@ -288,10 +288,10 @@ function zero_columns(row: usize, c0: i32, c1: i32): void {
 // dst[c, r] = src[r, c] for r < rows, c < cols (row strides ldd and lds): 4 x 4 blocks
 // turned by lane shuffles, the edges one float at a time.
 function transpose(dst: usize, ldd: i32, src: usize, lds: i32, rows: i32, cols: i32): void {
-  const r4 = rows & ~3, c4 = cols & ~3;
+  const r4 = rows & ~3, c4 = cols & ~3, ls = <usize>lds << 2, ld = <usize>ldd << 2;
   for (let r = 0; r < r4; r += 4) {
     for (let c = 0; c < c4; c += 4) {
-      const s = at(src, r * lds + c), d = at(dst, c * ldd + r), ls = <usize>lds << 2, ld = <usize>ldd << 2;
+      const s = at(src, r * lds + c), d = at(dst, c * ldd + r);
       const x0 = v128.load(s), x1 = v128.load(s + ls), x2 = v128.load(s + 2 * ls), x3 = v128.load(s + 3 * ls);
       const lo01 = i32x4.shuffle(x0, x1, 0, 4, 1, 5), lo23 = i32x4.shuffle(x2, x3, 0, 4, 1, 5);
       const hi01 = i32x4.shuffle(x0, x1, 2, 6, 3, 7), hi23 = i32x4.shuffle(x2, x3, 2, 6, 3, 7);
