@@ -244,7 +244,7 @@ function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32
     const o = <usize>j << 2;
     let v = f32x4.add(v128.load(src + o), f32x4.add(f32x4.add(f32x4.mul(va0, v128.load(A0 + o)), f32x4.mul(va1, v128.load(A1 + o))), f32x4.mul(va2, v128.load(A2 + o))));
     if (two) v = f32x4.add(v, f32x4.add(f32x4.add(f32x4.mul(vb0, v128.load(A0 + rs + o)), f32x4.mul(vb1, v128.load(A1 + rs + o))), f32x4.mul(vb2, v128.load(A2 + rs + o))));
-    if (relu) v = f32x4.max(v, zero);
+    if (relu) v = f32x4.pmax(v, zero); // v < 0 ? 0 : v, NaN stays (x86's maxps; f32x4.max, which also makes -0 into +0, takes several instructions)
     v128.store(out + o, v);
   }
   for (; j < width; j++) {

@@ -71,9 +71,18 @@ export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, d
   return v;
 }
 
+// The largest float of a row, NaN if it holds one. The maximum is taken with pmax (x86's
+// maxps: WebAssembly's f32x4.max, which orders -0 below +0 and carries NaNs, costs several
+// instructions on x86); the NaNs are looked for separately. A row's maximum only differs
+// between the two in the sign of a zero, which no use of it can tell apart.
 function row_max(row: usize, n: i32): f32 {
-  let m = f32x4.splat(-Infinity);
-  for (let j = 0; j < n; j += 4) m = f32x4.max(m, lanes(row, j, n));
+  let m = f32x4.splat(-Infinity), nan = f32x4.splat(0);
+  for (let j = 0; j < n; j += 4) {
+    const x = lanes(row, j, n);
+    m = f32x4.pmax(m, x);
+    nan = v128.or(nan, f32x4.ne(x, x));
+  }
+  if (v128.any_true(nan)) return NaN;
   return max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
 }
 
@@ -82,14 +91,33 @@ function row_max(row: usize, n: i32): f32 {
 function sum_exp(row: usize, n: i32, mx: f32, out: usize): f64 {
   const m = f32x4.splat(mx);
   let lo = f64x2.splat(0), hi = f64x2.splat(0);
-  for (let j = 0; j < n; j += 4) {
+  let j = 0;
+  // Two vectors a pass: their exps (long chains of dependent operations) overlap.
+  for (; j + 8 <= n; j += 8) {
+    const o = <usize>j << 2;
+    const e0 = exp_f32x4(f32x4.sub(v128.load(row + o), m)), e1 = exp_f32x4(f32x4.sub(v128.load(row + o, 16), m));
+    if (out != 0) {
+      v128.store(out + o, e0);
+      v128.store(out + o, e1, 16);
+    }
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(e0));
+    hi = f64x2.add(hi, promote_high(e0));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(e1));
+    hi = f64x2.add(hi, promote_high(e1));
+  }
+  for (; j < n; j += 4) {
     const e = exp_f32x4(f32x4.sub(lanes(row, j, n), m));
     if (out != 0) put_lanes(out, j, n, e);
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(e));
-    hi = f64x2.add(hi, f64x2.promote_low_f32x4(i8x16.shuffle(e, e, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7)));
+    hi = f64x2.add(hi, promote_high(e));
   }
   const s = f64x2.add(lo, hi);
   return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+// Lanes 2 and 3 of e as two f64.
+@inline function promote_high(e: v128): v128 {
+  return f64x2.promote_low_f32x4(i8x16.shuffle(e, e, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 // Probabilities (over the batch size) below this are written as 0. Their contributions lie
@@ -118,15 +146,33 @@ export function count_correct(logits: usize, labels: usize, rows: i32, n: i32): 
   let correct = 0;
   for (let r = 0; r < rows; r++) {
     const row = logits + (<usize>(r * n) << 2);
-    let best = 0;
-    let bestv = ld(row, 0);
-    for (let j = 1; j < n; j++) {
-      const x = ld(row, j);
-      if (x > bestv) { bestv = x; best = j; }
-    }
-    if (best == load<i32>(labels + (<usize>r << 2))) correct++;
+    if (first_max(row, n) == load<i32>(labels + (<usize>r << 2))) correct++;
   }
   return correct;
+}
+
+// The index of the first largest float of a row (NaN never counts as largest). The maximum
+// comes from row_max, then the first vector with a lane equal to it: one comparison a vector,
+// and no branch a float, whose outcome a CPU cannot predict on noisy logits.
+function first_max(row: usize, n: i32): i32 {
+  const mx = row_max(row, n);
+  if (mx != mx) return first_max_scalar(row, n); // a NaN: row_max's lanes carry it
+  const m = f32x4.splat(mx);
+  for (let j = 0; j < n; j += 4) {
+    const hits = i32x4.bitmask(f32x4.eq(lanes(row, j, n), m));
+    if (hits != 0) return j + ctz(hits);
+  }
+  return 0;
+}
+
+function first_max_scalar(row: usize, n: i32): i32 {
+  let best = 0;
+  let bestv = ld(row, 0);
+  for (let j = 1; j < n; j++) {
+    const x = ld(row, j);
+    if (x > bestv) { bestv = x; best = j; }
+  }
+  return best;
 }
 
 /** Sum of squares in f64 (weight norms). */

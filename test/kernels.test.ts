@@ -3,6 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { adamwRef, crossEntropyRef, gemmRef } from "../src/reference/kernels.js";
 import type { Engine } from "../src/core/wasm/engine.js";
 import type { Region } from "../src/core/wasm/region.js";
@@ -193,6 +194,24 @@ test("count_correct takes the first maximum on ties, like torch.argmax", async (
   const pl = put(engine, logits), plab = engine.alloc("i32", 3);
   plab.write([1, 0, 2]);
   assert.equal(engine.k.count_correct(pl.ptr, plab.ptr, 3, 4), 2);
+});
+
+test("count_correct agrees with a plain first-maximum loop on rows of any length, with ties, signed zeros and NaNs", async () => {
+  const engine = await newEngine();
+  // the loop count_correct replaced: strictly larger moves the best (a NaN never does)
+  const argmax = (row: Float32Array): number => row.reduce((best, x, j) => (x > row[best]! ? j : best), 0);
+  const values = [-1, -0, 0, 0.5, 2, 2, NaN, -Infinity, Infinity];
+  fc.assert(fc.property(fc.integer({ min: 1, max: 19 }), fc.array(fc.integer({ min: 0, max: values.length - 1 }), { minLength: 19 * 6, maxLength: 19 * 6 }), (n, picks) => {
+    const rows = 6, logits = Float32Array.from({ length: rows * n }, (_, i) => values[picks[i]!]!);
+    const pl = put(engine, logits), plab = engine.alloc("i32", 1);
+    for (let r = 0; r < rows; r++) {
+      const row = logits.subarray(r * n, (r + 1) * n), best = argmax(row);
+      for (const label of [best, (best + 1) % n]) {
+        plab.write([label]);
+        assert.equal(engine.k.count_correct(pl.at(r * n).ptr, plab.ptr, 1, n), label === best ? 1 : 0, `row ${[...row]} label ${label}`);
+      }
+    }
+  }), { seed: 7, numRuns: 200 });
 });
 
 test("adamw_step matches torch.optim.AdamW over 20 steps, including tails and weight decay", async () => {
