@@ -20,8 +20,8 @@
 // parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
 // result does not depend on how many workers share a step.
 
-import { gemm_nn, gemm_nn_panels, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels } from "./gemm";
-import { relu_forward, relu_backward, cross_entropy, count_correct } from "./nn";
+import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels } from "./gemm";
+import { relu_forward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
 /** The per-step token tables and their gradients (host-laid-out). */
@@ -322,8 +322,7 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
   store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
   // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
-  gemm_nn_panels(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, false);
-  relu_backward(batch.dpost, batch.dpost, batch.post, n * dmlp);
+  gemm_nn_panels_gated(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, batch.post);
   // the operands of dWLT = postᵀ dlogits, a product over the whole batch (after the shards),
   // laid out while they are in cache: dlogits in panels, post transposed (so that product
   // reads both contiguously and packs nothing)

@@ -78,7 +78,16 @@ export function panels_size(k: i32, n: i32, width: i32): i32 {
  * of A passes over it. Sums exactly as gemm_nn does.
  */
 export function gemm_nn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, lda, 1, bp, 8, k, c, ldc, accumulate, 0);
+  blocked(m, n, k, a, lda, 1, bp, 8, k, c, ldc, accumulate, 0, 0);
+}
+
+/**
+ * C = A · B as gemm_nn_panels, then 0 wherever `gate` (a matrix shaped and strided like C)
+ * is not above 0: the backward of a ReLU whose output is `gate`, done as C is stored (the
+ * same floats as the product and relu_backward one after the other).
+ */
+export function gemm_nn_panels_gated(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: usize, c: usize, ldc: i32, gate: usize): void {
+  blocked(m, n, k, a, lda, 1, bp, 8, k, c, ldc, false, 0, gate);
 }
 
 /**
@@ -89,7 +98,7 @@ export function gemm_nn_panels(m: i32, n: i32, k: i32, a: usize, lda: i32, bp: u
  */
 export function gemm_tn_packing(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                                 c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
-  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, scratch);
+  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, scratch, 0);
 }
 
 /** Floats of the scratch gemm_tn_panels and gemm_tn_packing need for M rows. */
@@ -100,22 +109,23 @@ export function pack_scratch_floats(m: i32): i32 {
 /** C (+)= A · B with A[M,K] (row stride lda). */
 export function gemm_nn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate, 0);
+  blocked(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate, 0, 0);
 }
 
 /** C (+)= Aᵀ · B with A stored [K,M] (row stride lda). */
 export function gemm_tn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32,
                         c: usize, ldc: i32, accumulate: bool): void {
-  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, 0);
+  blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, 0, 0);
 }
 
 // C[i, j] (+)= sum_k A(i, k) · B(k, j) with A(i, k) = a[i*ais + k*aks] and B(k, j) =
 // b[k*bks + j*bjs] for j a multiple of 8, the 8 columns from there contiguous: row-major B
 // has (bks, bjs) = (ldb, 1), B in panels (8, K). For each block of KC k and each 8 columns
 // of B, every 4 rows of A pass over them. With `scratch`, each block of A is first packed
-// there in panels of 4 rows: the same products, summed in the same order.
+// there in panels of 4 rows: the same products, summed in the same order. With `gate`, every
+// store of C keeps only the entries where the gate (strided like C) is above 0.
 function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize, bks: i32, bjs: i32,
-                 c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+                 c: usize, ldc: i32, accumulate: bool, scratch: usize, gate: usize): void {
   if (!accumulate) zero_matrix(c, m, n, ldc);
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
@@ -129,19 +139,25 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
       const bkj = b + (<usize>(k0 * bks + j * bjs) << 2);
       const cols = min(8, n - j);
       let i = 0;
-      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk) << 2), a_is, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4);
+      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk) << 2), a_is, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4, gated(gate, i * ldc + j));
       // The last m % 4 rows one at a time: the same tile with all four rows on that row of A
       // and C (row strides 0), storing only the first, so every element is summed the same way.
-      for (; i < m; i++) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk + (i & 3) * a_is) << 2), 0, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1);
+      for (; i < m; i++) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk + (i & 3) * a_is) << 2), 0, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1, gated(gate, i * ldc + j));
     }
   }
 }
 
-// The 4x8 micro-kernel: C[0..rows, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8, rows 4 or 1.
+// Element `index` of the gate, or 0 (none).
+@inline function gated(gate: usize, index: i32): usize {
+  return gate ? gate + (<usize>index << 2) : 0;
+}
+
+// The 4x8 micro-kernel: C[0..rows, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8, rows 4 or 1;
+// with a gate (not 0), each entry of C is then kept only where the gate's is above 0.
 // The block's sum starts from zero and is added to C at the end (blocked summation: a long K
 // accumulates rounding over KC terms and K/KC blocks, not over K terms). Pointers advance by
 // constant strides so the loop body is loads and arithmetic only.
-@inline export function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32): void {
+@inline export function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32, gate: usize): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const r1 = <usize>ais << 2, r2 = r1 << 1, r3 = r1 + r2;
   const a_step = <usize>aks << 2, b_step = <usize>ldb << 2;
@@ -158,20 +174,28 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
     pa += a_step;
     pb += b_step;
   }
-  add_row(c, c00, c01, cols);
+  const row = <usize>ldc << 2;
+  add_row(c, c00, c01, cols, gate);
   if (rows == 1) return;
-  add_row(c + (<usize>ldc << 2), c10, c11, cols);
-  add_row(c + (<usize>(2 * ldc) << 2), c20, c21, cols);
-  add_row(c + (<usize>(3 * ldc) << 2), c30, c31, cols);
+  add_row(c + row, c10, c11, cols, gate ? gate + row : 0);
+  add_row(c + 2 * row, c20, c21, cols, gate ? gate + 2 * row : 0);
+  add_row(c + 3 * row, c30, c31, cols, gate ? gate + 3 * row : 0);
 }
 
-// C[0..cols] += [lo, hi] (the first `cols` <= 8 lanes).
-@inline function add_row(c: usize, lo: v128, hi: v128, cols: i32): void {
+// C[0..cols] += [lo, hi] (the first `cols` <= 8 lanes), then with a gate (not 0) 0 where the
+// gate is not above 0.
+@inline function add_row(c: usize, lo: v128, hi: v128, cols: i32, gate: usize): void {
+  let x = f32x4.add(ldv(c, 0), lo), y = f32x4.add(ldv(c, 4), hi);
+  if (gate) {
+    const zero = f32x4.splat(0);
+    x = v128.and(x, f32x4.gt(ldv(gate, 0), zero));
+    y = v128.and(y, f32x4.gt(ldv(gate, 4), zero));
+  }
   if (cols == 8) {
-    stv(c, 0, f32x4.add(ldv(c, 0), lo));
-    stv(c, 4, f32x4.add(ldv(c, 4), hi));
+    stv(c, 0, x);
+    stv(c, 4, y);
   } else {
-    store_cols(c, f32x4.add(ldv(c, 0), lo), f32x4.add(ldv(c, 4), hi), cols);
+    store_cols(c, x, y, cols);
   }
 }
 

@@ -61,6 +61,23 @@ test("gemm_nn_panels over pack_panels (of B and of Bᵀ) gives exactly gemm_nn's
   }
 });
 
+test("gemm_nn_panels_gated gives exactly gemm_nn_panels then relu_backward (the ReLU's backward done as C is stored)", async () => {
+  const engine = await newEngine();
+  for (const [m, n, k] of SHAPES) {
+    const a = uniform(m * k), b = uniform(k * n);
+    // the gate: ReLU outputs, so zeros (both signs) beside positives; and a NaN
+    const gate = Float32Array.from(uniform(m * n), (x, i) => (i % 7 === 0 ? -0 : i % 11 === 5 ? NaN : Math.max(x, 0)));
+    const pa = put(engine, a), pb = put(engine, b), pg = put(engine, gate);
+    const panels = engine.alloc("f32", engine.k.panels_size(k, n, 8));
+    engine.k.pack_panels(panels.ptr, pb.ptr, k, n, n, 1, k, 8);
+    const want = put(engine, uniform(m * n)), got = put(engine, uniform(m * n));
+    engine.k.gemm_nn_panels(m, n, k, pa.ptr, k, panels.ptr, want.ptr, n, false);
+    engine.k.relu_backward(want.ptr, want.ptr, pg.ptr, m * n);
+    engine.k.gemm_nn_panels_gated(m, n, k, pa.ptr, k, panels.ptr, got.ptr, n, pg.ptr);
+    assert.deepEqual(got.view(), want.view(), `${m}x${n}x${k}`); // strict: -0 and +0 differ
+  }
+});
+
 test("gemm_tn_packing (A packed block by block into scratch), and gemm_nn_panels on A transposed, give exactly gemm_tn's result", async () => {
   const engine = await newEngine();
   // K up to 600: A is packed in more than one block of 256

@@ -19,6 +19,7 @@ export interface Kernels {
   pack_panels(dst: number, b: number, k: number, n: number, bks: number, bns: number, stride: number, width: number): void;
   panels_size(k: number, n: number, width: number): number;
   gemm_nn_panels(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, accumulate: boolean): void;
+  gemm_nn_panels_gated(m: number, n: number, k: number, a: number, lda: number, bp: number, c: number, ldc: number, gate: number): void;
   gemm_tn_packing(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean, scratch: number): void;
   pack_scratch_floats(m: number): number;
   exp_rows(out: number, inp: number, n: number): void;
