@@ -64,8 +64,7 @@ export enum TablesLayout {
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
-  dlogits_panels: usize; // dlogits packed by pack_panels (width 8) with stride panel_rows (a shard: at its first row)
-  postT: usize;   // [dmlp, panel_rows]  post transposed: A of dWLT = postᵀ dlogits, rows contiguous (a shard: at its first column)
+  dlogitsT: usize; // [dv rounded up to 4, panel_rows]  dlogits transposed: A of dWLTᵀ = dlogitsᵀ post, rows contiguous (a shard: at its first column; the rows past dv stay 0)
   da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
   gather_order: usize; // i32 [n * CTX]  every (example b, position i) as b << 2 | i, in the order table_grad_columns takes them (whole batch only)
   panel_rows: i32; // the whole batch's n
@@ -74,7 +73,7 @@ export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
   attn = offsetof<FastBatch>("attn"), post = offsetof<FastBatch>("post"),
   logits = offsetof<FastBatch>("logits"), dlogits = offsetof<FastBatch>("dlogits"), dpost = offsetof<FastBatch>("dpost"),
-  dlogits_panels = offsetof<FastBatch>("dlogits_panels"), postT = offsetof<FastBatch>("postT"), da_parts = offsetof<FastBatch>("da_parts"),
+  dlogitsT = offsetof<FastBatch>("dlogitsT"), da_parts = offsetof<FastBatch>("da_parts"),
   gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
   __size = offsetof<FastBatch>(),
@@ -323,11 +322,9 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
   // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
   gemm_nn_panels_gated(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, batch.post);
-  // the operands of dWLT = postᵀ dlogits, a product over the whole batch (after the shards),
-  // laid out while they are in cache: dlogits in panels, post transposed (so that product
-  // reads both contiguously and packs nothing)
-  pack_panels(batch.dlogits_panels, batch.dlogits, n, dv, dv, 1, batch.panel_rows, 8);
-  transpose(batch.postT, batch.panel_rows, batch.post, dmlp, n, dmlp);
+  // A of dWLTᵀ = dlogitsᵀ post, a product over the whole batch (after the shards), laid out
+  // while dlogits is in cache
+  transpose(batch.dlogitsT, batch.panel_rows, batch.dlogits, dv, n, dv);
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */
@@ -338,6 +335,21 @@ export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, result:
 }
 
 // ---- table gradients: each entry summed over the whole batch, in example order ----
+
+/**
+ * Rows [n0, n1) of dWLT = postᵀ dlogits (forward was logits += post WLT), as columns of its
+ * transpose dlogitsᵀ post: A, dlogits transposed, has contiguous rows, and B is post as it is,
+ * so nothing is packed. Each entry sums the same products in the same order as a product
+ * into dWLT itself (post[k, n] dlogits[k, v] over k in blocks); the block is turned into
+ * dWLT's rows through `scratch`, dv * (n1 - n0) floats of this call's own rounded up to 4
+ * rows: A's rows past dv (zeros) make the last tile whole, where one row at a time would cost
+ * a whole tile's arithmetic per row.
+ */
+export function neuron_logit_grads(dims: Dims, tb: Tables, batch: FastBatch, n0: i32, n1: i32, scratch: usize): void {
+  const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n;
+  gemm_nn((dv + 3) & ~3, n1 - n0, n, batch.dlogitsT, n, at(batch.post, n0), dmlp, scratch, n1 - n0, false);
+  transpose(at(tb.dWLT, n0 * dv), dv, scratch, n1 - n0, dv, n1 - n0);
+}
 
 /**
  * Columns [p0, p1) of dP and [u0, u1) of dU (column range number `part`), and this range's share

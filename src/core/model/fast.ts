@@ -129,10 +129,12 @@ export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record
 
 /**
  * The floats of one call's scratch area: A of a product over a range of d_mlp rows, packed a
- * block at a time (tables_backward_rows' ranges).
+ * block at a time (tables_backward_rows' ranges), or a range of dWLT's rows transposed
+ * (neuron_logit_grads).
  */
 function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): number {
-  return k.pack_scratch_floats(Math.ceil(dims.d_mlp / PARTS));
+  const widest = Math.max(...alignedRanges(dims.d_mlp, PARTS).map(([lo, hi]) => hi - lo));
+  return Math.max(k.pack_scratch_floats(Math.ceil(dims.d_mlp / PARTS)), 4 * Math.ceil(dims.d_vocab / 4) * widest);
 }
 
 /**
@@ -147,8 +149,7 @@ export function batchFloats(k: Pick<Kernels, "panels_size">, dims: Dims, n: numb
     widths,
     sizes: {
       ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
-      dlogits_panels: g * k.panels_size(n, dv, 8),
-      postT: g * n * dmlp,
+      dlogitsT: g * n * 4 * Math.ceil(dv / 4),
       da_parts: g * PARTS * n * h * CONTEXT,
       gather_order: g * n * CONTEXT,
     },
@@ -206,7 +207,7 @@ export class FastPath implements Path {
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
         attn: rows(f.attn, widths.attn), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogits_panels: rows(f.dlogits_panels, 8), postT: rows(f.postT, 1), da_parts: null, gather_order: null, panel_rows: n,
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogitsT: rows(f.dlogitsT, 1), da_parts: null, gather_order: null, panel_rows: n,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
@@ -285,15 +286,14 @@ export class FastPath implements Path {
     return batch.shards.map((s) => [kernel, this.model.dimsTable.ptr, this.tables.ptr, s.table.ptr, ...more(s)]);
   }
 
-  // The row ranges of dWLT = postᵀ dlogits (from post transposed, so no call packs its A),
-  // then the column ranges of dP and dU (the first U_PARTS of them the longest): workers
+  // The row ranges of dWLT = postᵀ dlogits (from dlogits transposed, so no call packs an
+  // operand), then the column ranges of dP and dU (the first U_PARTS of them the longest): workers
   // claim them in this order.
   private tableGradCalls(batch: Batch): KernelCall[] {
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
-    const postT = batch.field("postT"), panels = batch.field("dlogits_panels");
     return [
-      ...p.map(([lo, hi]): KernelCall => ["gemm_nn_panels", hi - lo, dv, batch.n, postT.at(lo * batch.n).ptr, batch.n, panels.ptr, this.t.dWLT.at(lo * dv).ptr, dv, 0]),
+      ...p.map(([lo, hi], i): KernelCall => ["neuron_logit_grads", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, lo, hi, this.scratch(i)]),
       ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, i, lo, hi, ...(u[i] ?? [0, 0])]),
     ];
   }

@@ -42,6 +42,7 @@ export interface Kernels {
   batch_forward(dims: number, tables: number, batch: number): void;
   shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
   shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
+  neuron_logit_grads(dims: number, tables: number, batch: number, n0: number, n1: number, scratch: number): void;
   table_grad_columns(dims: number, tables: number, batch: number, part: number, p0: number, p1: number, u0: number, u1: number): void;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
