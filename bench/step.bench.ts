@@ -152,6 +152,8 @@ interface Shape {
   k: number;
   /** Row stride of A when it is wider than the product reads (a slice of a larger matrix). */
   lda?: number;
+  /** The same for B. */
+  ldb?: number;
 }
 
 // The largest products of one training step at p=97 (N = 2822 training pairs, 16 shards of
@@ -160,7 +162,7 @@ const SHAPES: [string, Shape[]][] = [
   ["fast path (per call: a step runs the first two 16 times, the others 8 times)", [
     { name: "logits += post WLT", layout: "nn_panels", m: 176, n: 102, k: 512 },
     { name: "dpost = dlogits WL", layout: "nn_panels", m: 176, n: 512, k: 102 },
-    { name: "dWLT = (postᵀ) dlogits", layout: "nn_panels", m: 64, n: 102, k: 2822 },
+    { name: "dWLTᵀ = dlogitsᵀ post", layout: "nn", m: 104, n: 64, k: 2822, ldb: 512 },
     { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
     { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },
     { name: "dW_in += dPᵀ R", layout: "tn_packing", m: 64, n: 128, k: 510, lda: 512 },
@@ -203,9 +205,9 @@ async function gemmBench(engine: Engine): Promise<void> {
 async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
   const { m, n, k } = s;
   const transA = s.layout.startsWith("tn"), transB = s.layout === "nt";
-  const lda = s.lda ?? (transA ? m : k), ldb = transB ? k : n;
+  const lda = s.lda ?? (transA ? m : k), ldb = s.ldb ?? (transB ? k : n);
   const a = Float32Array.from({ length: (transA ? k : m) * lda }, (_, i) => Math.sin(i));
-  const b = Float32Array.from({ length: k * n }, (_, i) => Math.cos(i));
+  const b = Float32Array.from({ length: (transB ? n : k) * ldb }, (_, i) => Math.cos(i));
   const A = engine.alloc("f32", a.length), B = engine.alloc("f32", b.length);
   A.write(a);
   B.write(b);
@@ -220,11 +222,12 @@ async function gemmRow(engine: Engine, s: Shape, peak: number): Promise<void> {
     const kernel = engine.k[`gemm_${s.layout as "nn" | "nt" | "tn"}`];
     run = () => kernel(m, n, k, pa, lda, pb, ldb, pc, n, false);
   }
-  // The plain-JS baseline reads a dense A: the slice the product uses.
+  // The plain-JS baseline reads dense operands: the slices the product uses.
   const aDense = transA ? Float32Array.from({ length: k * m }, (_, i) => a[Math.floor(i / m) * lda + (i % m)]!) : a;
+  const bDense = s.ldb === undefined ? b : Float32Array.from({ length: k * n }, (_, i) => b[Math.floor(i / n) * ldb + (i % n)]!); // (ldb only on an untransposed B)
   const c = new Float32Array(m * n);
   const wasm = await best(s.name, run, { time: quick ? 500 : 1500, iterations: 10 });
-  const js = await ms(s.name, () => gemmRef(m, n, k, aDense, transA, b, transB, c, false), { time: 0, iterations: quick ? 1 : 2 });
+  const js = await ms(s.name, () => gemmRef(m, n, k, aDense, transA, bDense, transB, c, false), { time: 0, iterations: quick ? 1 : 2 });
   const gflop = (2 * m * n * k) / 1e9;
   const rate = gflop / (wasm / 1000);
   console.log(`  ${s.name.padEnd(26)}${`${m}x${n}x${k}`.padEnd(18)}${fmt(wasm, 2)}${fmt(rate)}${`${((100 * rate) / peak).toFixed(0)}%`.padStart(9)}${fmt(js, 0)}${fmt(gflop / (js / 1000))}${(js / wasm).toFixed(0).padStart(7)}x`);
