@@ -12,13 +12,12 @@
 //   pre    = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i]          (= W_in resid_mid)
 //   logits = U_0[t2] + sum_{h,i} a_hi U_{1+h}[t_i] + relu(pre) WLT   (= W_U^T resid_post)
 //
-// Backward runs the same way in reverse: per example, d logits -> d pre (shard_loss_and_grad);
-// then the table gradients, each entry summed over the examples that used it
-// (table_grad_columns, dWLT as one long product, score_grads); then table gradients ->
-// weight gradients (tables_backward_rows, _head and _embedding, once per step, independent
-// of the batch size). Every
-// parallel piece writes outputs of its own (rows or columns), so no partial sums exist and the
-// result does not depend on how many workers share a step.
+// Backward runs the same way in reverse: per example, d logits -> d pre and d attn
+// (shard_loss_and_grad); then the table gradients, each entry summed over the examples that
+// used it (table_grad_columns, dWLT as one long product, score_grads); then table gradients
+// -> weight gradients (tables_backward_rows, _head and _embedding, once per step, independent
+// of the batch size). Every parallel piece writes outputs of its own (rows or columns), so no
+// partial sums exist and the result does not depend on how many workers share a step.
 
 import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels } from "./gemm";
 import { relu_forward, cross_entropy, count_correct } from "./nn";
@@ -65,7 +64,7 @@ export enum TablesLayout {
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
   dlogitsT: usize; // [dv rounded up to 4, panel_rows]  dlogits transposed: A of dWLTᵀ = dlogitsᵀ post, rows contiguous (a shard: at its first column; the rows past dv stay 0)
-  da_parts: usize; // [parts, n, H, CTX]  d attn, each part summed over one column range (whole batch only)
+  da: usize;      // [n, H, CTX]  d attn (attn.hook_pattern's gradient)
   gather_order: usize; // i32 [n * CTX]  every (example b, position i) as b << 2 | i, in the order table_grad_columns takes them (whole batch only)
   panel_rows: i32; // the whole batch's n
 }
@@ -73,7 +72,7 @@ export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
   attn = offsetof<FastBatch>("attn"), post = offsetof<FastBatch>("post"),
   logits = offsetof<FastBatch>("logits"), dlogits = offsetof<FastBatch>("dlogits"), dpost = offsetof<FastBatch>("dpost"),
-  dlogitsT = offsetof<FastBatch>("dlogitsT"), da_parts = offsetof<FastBatch>("da_parts"),
+  dlogitsT = offsetof<FastBatch>("dlogitsT"), da = offsetof<FastBatch>("da"),
   gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
   __size = offsetof<FastBatch>(),
@@ -152,10 +151,10 @@ export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tab
  * dR_{1+h} -> its columns of g.W_O and dVt; dS_h -> dQt, dKt; and its rows of g.W_Q, g.W_K,
  * g.W_V. Weight gradients are accumulated; those of frozen tensors (null in `g`) skipped.
  */
-export function tables_backward_head(dims: Dims, w: Weights, g: Weights, tb: Tables, batch: FastBatch, parts: i32, h: i32): void {
+export function tables_backward_head(dims: Dims, w: Weights, g: Weights, tb: Tables, batch: FastBatch, h: i32): void {
   const dv = dims.d_vocab, dm = dims.d_model, dh = dims.d_head, hd = dims.n_heads * dh;
   const c = h * dh;
-  score_grads(dims, tb, batch, parts, h);
+  score_grads(dims, tb, batch, h);
   // forward was: R_{1+h} = V_h W_O[:, h]ᵀ
   const dRh = at(tb.dR, (1 + h) * dv * dm);
   if (g.W_O) gemm_tn(dm, dh, dv, dRh, dm, at(tb.Vt, c), hd, at(g.W_O, c), hd, true);
@@ -255,20 +254,6 @@ function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32
   }
 }
 
-// Over columns [c0, c1): drow += up.
-function add_columns(drow: usize, up: usize, c0: i32, c1: i32): void {
-  let j = c0;
-  for (; j + 4 <= c1; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(drow + o, f32x4.add(v128.load(drow + o), v128.load(up + o)));
-  }
-  for (; j < c1; j++) accumulate(at(drow, j), load<f32>(at(up, j)));
-}
-
-function zero_columns(row: usize, c0: i32, c1: i32): void {
-  memory.fill(at(row, c0), 0, <usize>(c1 - c0) << 2);
-}
-
 @inline function accumulate(p: usize, x: f32): void {
   store<f32>(p, load<f32>(p) + x);
 }
@@ -312,10 +297,12 @@ function divide(p: usize, n: i32, d: f32): void {
 
 /**
  * One shard of a training step: forward, the loss (gradient scaled for a mean over
- * `denominator` examples) and backward as far as d pre (in batch.dpost), all in the shard's
- * own rows. Writes the loss sum (f64) and the number of correct predictions (i32) at `result`.
+ * `denominator` examples) and backward as far as d pre (in batch.dpost) and d attn (in
+ * batch.da, each dot summed over `parts` column ranges of P and the first `u_parts` of U, see
+ * attention_grads), all in the shard's own rows. Writes the loss sum (f64) and the number of
+ * correct predictions (i32) at `result`.
  */
-export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, result: usize): void {
+export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, result: usize, cuts: usize, parts: i32, u_parts: i32): void {
   const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n;
   batch_forward(dims, tb, batch);
   store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
@@ -325,6 +312,89 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   // A of dWLTᵀ = dlogitsᵀ post, a product over the whole batch (after the shards), laid out
   // while dlogits is in cache
   transpose(batch.dlogitsT, batch.panel_rows, batch.dlogits, dv, n, dv);
+  attention_grads(dims, tb, batch, cuts, parts, u_parts);
+}
+
+/**
+ * d attn of every example, from its rows of d pre and d logits while they are in cache.
+ * Forward was pre = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i] (logits likewise with U), so
+ * d a_hi = P_{1+h}[t_i].d pre + U_{1+h}[t_i].d logits. Each dot is summed over `parts` column
+ * ranges of P, the first `u_parts` of them with one of U's added, and the ranges' dots are
+ * added in order. `cuts` holds the ranges' bounds (i32): the parts + 1 of P's columns, then
+ * the u_parts + 1 of U's (the column ranges the table gradients are cut into).
+ */
+function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, parts: i32, u_parts: i32): void {
+  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp;
+  const headsP = <usize>(dv * dmlp) << 2, headsU = <usize>(dv * dv) << 2; // bytes from one head's table to the next
+  for (let b = 0; b < batch.n; b++) {
+    const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
+    for (let i = 0; i < CTX; i++) {
+      const t = load<i32>(at(batch.tokens, b * CTX + i));
+      for (let h = 0; h < H; h += 4) {
+        const P = at(tb.P, ((1 + h) * dv + t) * dmlp), U = at(tb.U, ((1 + h) * dv + t) * dv);
+        let da = f32x4.splat(0);
+        for (let part = 0; part < parts; part++) {
+          let d = range_dots(P, headsP, H - h, dpre, load<i32>(at(cuts, part)), load<i32>(at(cuts, part + 1)));
+          if (part < u_parts) {
+            const u0 = load<i32>(at(cuts, parts + 1 + part)), u1 = load<i32>(at(cuts, parts + 2 + part));
+            if (u1 > u0) d = f32x4.add(d, range_dots(U, headsU, H - h, dlog, u0, u1));
+          }
+          da = f32x4.add(da, d);
+        }
+        const out = at(batch.da, (b * H + h) * CTX + i);
+        store<f32>(out, f32x4.extract_lane(da, 0));
+        if (h + 1 < H) store<f32>(out, f32x4.extract_lane(da, 1), 12);
+        if (h + 2 < H) store<f32>(out, f32x4.extract_lane(da, 2), 24);
+        if (h + 3 < H) store<f32>(out, f32x4.extract_lane(da, 3), 36);
+      }
+    }
+  }
+}
+
+// The dots of up to four heads' rows (T, then `heads` bytes apart; with fewer than four left,
+// the first row again in the missing heads' lanes) with `up` over columns [c0, c1). Each sums the even and
+// the odd vectors of each 8 columns (two chains of dependent adds, not one), then a lone
+// vector, its lanes ((x0 + x1) + (x2 + x3), all four rows at once after a 4 x 4 transpose),
+// and the last columns one by one.
+@inline function range_dots(T: usize, heads: usize, left: i32, up: usize, c0: i32, c1: i32): v128 {
+  const TA = T, TB = left > 1 ? T + heads : T, TC = left > 2 ? T + 2 * heads : T, TD = left > 3 ? T + 3 * heads : T;
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0v = a0, c1v = a0, d0 = a0, d1 = a0;
+  let j = c0;
+  for (; j + 8 <= c1; j += 8) {
+    const o = <usize>j << 2;
+    const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(TA + o), u0)); a1 = f32x4.add(a1, f32x4.mul(v128.load(TA + o, 16), u1));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(TB + o), u0)); b1 = f32x4.add(b1, f32x4.mul(v128.load(TB + o, 16), u1));
+    c0v = f32x4.add(c0v, f32x4.mul(v128.load(TC + o), u0)); c1v = f32x4.add(c1v, f32x4.mul(v128.load(TC + o, 16), u1));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(TD + o), u0)); d1 = f32x4.add(d1, f32x4.mul(v128.load(TD + o, 16), u1));
+  }
+  if (j + 4 <= c1) {
+    const o = <usize>j << 2;
+    const u = v128.load(up + o);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(TA + o), u));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(TB + o), u));
+    c0v = f32x4.add(c0v, f32x4.mul(v128.load(TC + o), u));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(TD + o), u));
+    j += 4;
+  }
+  let dots = hsum4(f32x4.add(a0, a1), f32x4.add(b0, b1), f32x4.add(c0v, c1v), f32x4.add(d0, d1));
+  for (; j < c1; j++) {
+    const o = <usize>j << 2;
+    const u = f32x4.splat(load<f32>(up + o));
+    const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(TA + o)), 1, load<f32>(TB + o)), 2, load<f32>(TC + o)), 3, load<f32>(TD + o));
+    dots = f32x4.add(dots, f32x4.mul(x, u));
+  }
+  return dots;
+}
+
+// [hsum(a), hsum(b), hsum(c), hsum(d)]: the lanes of the four turned into columns by
+// shuffles, then added in hsum's order, (x0 + x1) + (x2 + x3).
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5), ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5), cd23 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  const x0 = i32x4.shuffle(ab01, cd01, 0, 1, 4, 5), x1 = i32x4.shuffle(ab01, cd01, 2, 3, 6, 7);
+  const x2 = i32x4.shuffle(ab23, cd23, 0, 1, 4, 5), x3 = i32x4.shuffle(ab23, cd23, 2, 3, 6, 7);
+  return f32x4.add(f32x4.add(x0, x1), f32x4.add(x2, x3));
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */
@@ -352,129 +422,145 @@ export function neuron_logit_grads(dims: Dims, tb: Tables, batch: FastBatch, n0:
 }
 
 /**
- * Columns [p0, p1) of dP and [u0, u1) of dU (column range number `part`), and this range's share
- * of every d attn (into batch.da_parts[part]). Forward was
+ * Columns [p0, p1) of dP and [u0, u1) of dU. Forward was
  *   pre = P_0[t2] + sum_{h,i} a_hi P_{1+h}[t_i]   (logits likewise with U),
- * so dP_{1+h}[t] = sum over the (example, position i) with t_i = t of a_hi d pre, dP_0[t] the
- * same over position 2 with weight 1, and d a_hi = P_{1+h}[t_i].d pre + U_{1+h}[t_i].d logits.
- * The (example, position) pairs come in batch.gather_order: grouped by blocks of tokens, so
- * the rows of a block stay in cache, and within a group in batch order, so every entry still
- * sums its terms in batch order.
+ * so dP_{1+h}[t] = sum over the (example, position i) with t_i = t of a_hi d pre, and dP_0[t]
+ * the same over position 2 with weight 1. The (example, position) pairs come in
+ * batch.gather_order: grouped by token, in batch order within a token. So a token's rows of dP
+ * are a small product (its pairs' attention weights times their rows of d pre), summed in
+ * registers a few columns at a time, in batch order.
  */
-export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, part: i32, p0: i32, p1: i32, u0: i32, u1: i32): void {
-  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
-  const da = at(batch.da_parts, part * n * H * CTX);
-  for (let row = 0; row < (1 + H) * dv; row++) {
-    zero_columns(at(tb.dP, row * dmlp), p0, p1);
-    zero_columns(at(tb.dU, row * dv), u0, u1);
-  }
-  const pairs = n * CTX;
-  for (let j = 0; j < pairs; j++) {
-    if (j + GATHER_AHEAD < pairs) {
-      const ahead = load<i32>(at(batch.gather_order, j + GATHER_AHEAD)) >> 2;
-      touch(at(batch.dpost, ahead * dmlp), p0, p1);
-      touch(at(batch.dlogits, ahead * dv), u0, u1);
-    }
-    const item = load<i32>(at(batch.gather_order, j));
-    const b = item >> 2, i = item & 3;
-    const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
-    const t = load<i32>(at(batch.tokens, b * CTX + i));
-    if (i == CTX - 1) {
-      add_columns(at(tb.dP, t * dmlp), dpre, p0, p1);
-      add_columns(at(tb.dU, t * dv), dlog, u0, u1);
-    }
-    const a = at(batch.attn, b * H * CTX + i), d = at(da, b * H * CTX + i);
-    heads_backward(tb.P, tb.dP, dmlp, dv, H, t, a, dpre, p0, p1, d, false);
-    if (u1 > u0) heads_backward(tb.U, tb.dU, dv, dv, H, t, a, dlog, u0, u1, d, true);
+export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0: i32, p1: i32, u0: i32, u1: i32): void {
+  const dv = dims.d_vocab, dmlp = dims.d_mlp, pairs = batch.n * CTX;
+  let s = 0;
+  for (let t = 0; t < dv; t++) {
+    let e = s;
+    while (e < pairs && pair_token(batch, e) == t) e++;
+    token_grads(dims, batch, tb.dP, dmlp, batch.dpost, t, s, e, p0, p1);
+    if (u1 > u0) token_grads(dims, batch, tb.dU, dv, batch.dlogits, t, s, e, u0, u1);
+    s = e;
   }
 }
 
-// How many (example, position) pairs ahead table_grad_columns touches the rows it will read.
+// The token of pair j of the gather order.
+@inline function pair_token(batch: FastBatch, j: i32): i32 {
+  const item = load<i32>(at(batch.gather_order, j));
+  return load<i32>(at(batch.tokens, (item >> 2) * CTX + (item & 3)));
+}
+
+// Token t's rows of one table's gradient (dT = dP or dU, rows of `width` floats, `up` = d pre
+// or d logits) over columns [c0, c1), from pairs [s, e) of the gather order: dT_{1+h}[t] and
+// dT_0[t].
+function token_grads(dims: Dims, batch: FastBatch, dT: usize, width: i32, up: usize, t: i32, s: i32, e: i32, c0: i32, c1: i32): void {
+  const dv = dims.d_vocab, H = dims.n_heads, pairs = batch.n * CTX;
+  const heads = <usize>(dv * width) << 2; // bytes from one head's table to the next
+  let last = false; // a pair at the last position (dT_0[t] has terms)
+  for (let j = s; j < e; j++) {
+    if (j + GATHER_AHEAD < pairs) touch(at(up, (load<i32>(at(batch.gather_order, j + GATHER_AHEAD)) >> 2) * width), c0, c1);
+    last = last || (load<i32>(at(batch.gather_order, j)) & 3) == CTX - 1;
+  }
+  for (let h = 0; h < H; h += 4) {
+    const dTh = at(dT, ((1 + h) * dv + t) * width);
+    const count = min(4, H - h);
+    if (count == 4) head_sums(4, batch, H, h, dTh, heads, up, width, s, e, c0, c1);
+    else if (count == 3) head_sums(3, batch, H, h, dTh, heads, up, width, s, e, c0, c1);
+    else if (count == 2) head_sums(2, batch, H, h, dTh, heads, up, width, s, e, c0, c1);
+    else head_sums(1, batch, H, h, dTh, heads, up, width, s, e, c0, c1);
+  }
+  const dT0 = at(dT, t * width);
+  if (last) last_position_sum(batch, dT0, up, width, s, e, c0, c1);
+  else memory.fill(at(dT0, c0), 0, <usize>(c1 - c0) << 2);
+}
+
+// How many pairs ahead token_grads touches the rows it will read.
 const GATHER_AHEAD = 8;
 
 // Loads one float of every cache line of row[c0, c1), for nothing but to bring the lines in:
 // WebAssembly has no prefetch instruction, and the rows of d pre and d logits a gather reads
-// next come from memory, in an order no hardware prefetcher follows. Loaded a few pairs
-// early, their misses overlap the arithmetic of the pairs before. (A load may trap, so no
-// optimiser removes one whose value goes unused.)
+// next come from memory, in an order no hardware prefetcher follows. Touched before a token's
+// products, their misses overlap each other. (A load may trap, so no optimiser removes one
+// whose value goes unused.)
 @inline function touch(row: usize, c0: i32, c1: i32): void {
   for (let c = c0; c < c1; c += 16) load<f32>(at(row, c));
 }
 
-// One (example, position) of a mix, backward, over columns [c0, c1): for every head h, with
-// a_h = load(a + h*CTX): dT_{1+h}[t] += a_h up and d_h (+)= T_{1+h}[t].up at d + h*CTX. Heads
-// go two at a time, so each vector of `up` is loaded once for both (the same sums per head).
-function heads_backward(T: usize, dT: usize, width: i32, dv: i32, H: i32, t: i32, a: usize, up: usize, c0: i32, c1: i32, d: usize, add: bool): void {
-  let h = 0;
-  for (; h + 2 <= H; h += 2) {
-    const rowA = <usize>(((1 + h) * dv + t) * width) << 2, rowB = <usize>(((2 + h) * dv + t) * width) << 2;
-    const dots = dot_axpy(true, T + rowA, dT + rowA, load<f32>(at(a, h * CTX)), T + rowB, dT + rowB, load<f32>(at(a, (h + 1) * CTX)), up, c0, c1);
-    store_dot(at(d, h * CTX), f32x4.extract_lane(dots, 0), add);
-    store_dot(at(d, (h + 1) * CTX), f32x4.extract_lane(dots, 1), add);
-  }
-  for (; h < H; h++) {
-    const row = <usize>(((1 + h) * dv + t) * width) << 2;
-    store_dot(at(d, h * CTX), f32x4.extract_lane(dot_axpy(false, T + row, dT + row, load<f32>(at(a, h * CTX)), 0, 0, 0, up, c0, c1), 0), add);
-  }
-}
-
-@inline function store_dot(p: usize, dot: f32, add: bool): void {
-  store<f32>(p, add ? load<f32>(p) + dot : dot);
-}
-
-// Over columns [c0, c1), for row A and, when `two`, row B: the dot of the row with `up`, and
-// drow += a * up; returns [A's dot, B's dot (or 0), 0, 0]. Each vector of `up` is loaded once
-// for both rows. Two partial dot sums per row (even and odd vectors) halve the chain of
-// dependent adds; a row's sums do not depend on whether it goes alone or in a pair.
-@inline function dot_axpy(two: bool, rowA: usize, drowA: usize, aA: f32, rowB: usize, drowB: usize, aB: f32, up: usize, c0: i32, c1: i32): v128 {
-  const avA = f32x4.splat(aA), avB = f32x4.splat(aB);
-  let sA0 = f32x4.splat(0), sA1 = f32x4.splat(0), sB0 = f32x4.splat(0), sB1 = f32x4.splat(0);
+// dT_{1+h+k}[t] = sum over pairs [s, e) of a_{h+k, i} up_b, for k < count (1 to 4; the rows
+// `heads` bytes apart from dT), columns [c0, c1): 8 columns of every head at a time in
+// registers, the terms added in pair order (batch order).
+@inline function head_sums(count: i32, batch: FastBatch, H: i32, h: i32, dT: usize, heads: usize, up: usize, width: i32, s: i32, e: i32, c0: i32, c1: i32): void {
   let j = c0;
   for (; j + 8 <= c1; j += 8) {
+    const zero = f32x4.splat(0);
+    let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0v = zero, c1v = zero, d0 = zero, d1 = zero;
     const o = <usize>j << 2;
-    const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
-    sA0 = f32x4.add(sA0, f32x4.mul(v128.load(rowA + o), u0));
-    sA1 = f32x4.add(sA1, f32x4.mul(v128.load(rowA + o, 16), u1));
-    v128.store(drowA + o, f32x4.add(v128.load(drowA + o), f32x4.mul(avA, u0)));
-    v128.store(drowA + o, f32x4.add(v128.load(drowA + o, 16), f32x4.mul(avA, u1)), 16);
-    if (two) {
-      sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u0));
-      sB1 = f32x4.add(sB1, f32x4.mul(v128.load(rowB + o, 16), u1));
-      v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u0)));
-      v128.store(drowB + o, f32x4.add(v128.load(drowB + o, 16), f32x4.mul(avB, u1)), 16);
+    for (let k = s; k < e; k++) {
+      const item = load<i32>(at(batch.gather_order, k));
+      const u = at(up, (item >> 2) * width) + o, a = at(batch.attn, (item >> 2) * H * CTX + (item & 3) + h * CTX);
+      const u0 = v128.load(u), u1 = v128.load(u, 16);
+      const wa = v128.load32_splat(a);
+      a0 = f32x4.add(a0, f32x4.mul(wa, u0)); a1 = f32x4.add(a1, f32x4.mul(wa, u1));
+      if (count > 1) { const w = v128.load32_splat(a, 12); b0 = f32x4.add(b0, f32x4.mul(w, u0)); b1 = f32x4.add(b1, f32x4.mul(w, u1)); }
+      if (count > 2) { const w = v128.load32_splat(a, 24); c0v = f32x4.add(c0v, f32x4.mul(w, u0)); c1v = f32x4.add(c1v, f32x4.mul(w, u1)); }
+      if (count > 3) { const w = v128.load32_splat(a, 36); d0 = f32x4.add(d0, f32x4.mul(w, u0)); d1 = f32x4.add(d1, f32x4.mul(w, u1)); }
     }
+    v128.store(dT + o, a0); v128.store(dT + o, a1, 16);
+    if (count > 1) { v128.store(dT + heads + o, b0); v128.store(dT + heads + o, b1, 16); }
+    if (count > 2) { v128.store(dT + 2 * heads + o, c0v); v128.store(dT + 2 * heads + o, c1v, 16); }
+    if (count > 3) { v128.store(dT + 3 * heads + o, d0); v128.store(dT + 3 * heads + o, d1, 16); }
   }
   for (; j + 4 <= c1; j += 4) {
     const o = <usize>j << 2;
-    const u = v128.load(up + o);
-    sA0 = f32x4.add(sA0, f32x4.mul(v128.load(rowA + o), u));
-    v128.store(drowA + o, f32x4.add(v128.load(drowA + o), f32x4.mul(avA, u)));
-    if (two) {
-      sB0 = f32x4.add(sB0, f32x4.mul(v128.load(rowB + o), u));
-      v128.store(drowB + o, f32x4.add(v128.load(drowB + o), f32x4.mul(avB, u)));
+    for (let r = 0; r < count; r++) {
+      let acc = f32x4.splat(0);
+      for (let k = s; k < e; k++) {
+        const item = load<i32>(at(batch.gather_order, k));
+        acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(batch.attn, (item >> 2) * H * CTX + (item & 3) + (h + r) * CTX)), v128.load(at(up, (item >> 2) * width) + o)));
+      }
+      v128.store(dT + <usize>r * heads + o, acc);
     }
   }
-  let rA = hsum(f32x4.add(sA0, sA1)), rB = hsum(f32x4.add(sB0, sB1));
   for (; j < c1; j++) {
-    const o = <usize>j << 2;
-    const u = load<f32>(up + o);
-    rA += load<f32>(rowA + o) * u;
-    store<f32>(drowA + o, load<f32>(drowA + o) + aA * u);
-    if (two) {
-      rB += load<f32>(rowB + o) * u;
-      store<f32>(drowB + o, load<f32>(drowB + o) + aB * u);
+    for (let r = 0; r < count; r++) {
+      let acc: f32 = 0;
+      for (let k = s; k < e; k++) {
+        const item = load<i32>(at(batch.gather_order, k));
+        acc += load<f32>(at(batch.attn, (item >> 2) * H * CTX + (item & 3) + (h + r) * CTX)) * load<f32>(at(up, (item >> 2) * width + j));
+      }
+      store<f32>(dT + <usize>r * heads + (<usize>j << 2), acc);
     }
   }
-  return f32x4.replace_lane(f32x4.splat(rA), 1, rB);
+}
+// dT_0[t] = sum of up_b over the pairs in [s, e) at the last position, columns [c0, c1), in
+// pair order.
+function last_position_sum(batch: FastBatch, dT0: usize, up: usize, width: i32, s: i32, e: i32, c0: i32, c1: i32): void {
+  let j = c0;
+  for (; j + 8 <= c1; j += 8) {
+    const o = <usize>j << 2;
+    let a0 = f32x4.splat(0), a1 = a0;
+    for (let k = s; k < e; k++) {
+      const item = load<i32>(at(batch.gather_order, k));
+      if ((item & 3) != CTX - 1) continue;
+      const u = at(up, (item >> 2) * width) + o;
+      a0 = f32x4.add(a0, v128.load(u)); a1 = f32x4.add(a1, v128.load(u, 16));
+    }
+    v128.store(dT0 + o, a0); v128.store(dT0 + o, a1, 16);
+  }
+  for (; j < c1; j++) {
+    let acc: f32 = 0;
+    for (let k = s; k < e; k++) {
+      const item = load<i32>(at(batch.gather_order, k));
+      if ((item & 3) == CTX - 1) acc += load<f32>(at(up, (item >> 2) * width + j));
+    }
+    store<f32>(at(dT0, j), acc);
+  }
 }
 
 /**
- * dS_h from the d attn of table_grad_columns (its `parts` column ranges added in order): forward
- * was a_h = softmax_i(s_hi), s_hi = S[h][t2][t_i], so ds_i = a_i (da_i - sum_j a_j da_j).
+ * dS_h from the d attn of the shards: forward was a_h = softmax_i(s_hi), s_hi = S[h][t2][t_i],
+ * so ds_i = a_i (da_i - sum_j a_j da_j).
  */
-function score_grads(dims: Dims, tb: Tables, batch: FastBatch, parts: i32, h: i32): void {
+function score_grads(dims: Dims, tb: Tables, batch: FastBatch, h: i32): void {
   const dv = dims.d_vocab, H = dims.n_heads, n = batch.n;
-  const stride = n * H * CTX;
   const dS = at(tb.dS, h * dv * dv);
   memory.fill(dS, 0, <usize>(dv * dv) << 2);
   for (let b = 0; b < n; b++) {
@@ -483,11 +569,8 @@ function score_grads(dims: Dims, tb: Tables, batch: FastBatch, parts: i32, h: i3
     const k = (b * H + h) * CTX;
     const a = at(batch.attn, k);
     const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
-    let da0: f32 = 0, da1: f32 = 0, da2: f32 = 0;
-    for (let part = 0; part < parts; part++) {
-      const d = at(batch.da_parts, part * stride + k);
-      da0 += load<f32>(d); da1 += load<f32>(d, 4); da2 += load<f32>(d, 8);
-    }
+    const d = at(batch.da, k);
+    const da0 = load<f32>(d), da1 = load<f32>(d, 4), da2 = load<f32>(d, 8);
     const mean = a0 * da0 + a1 * da1 + a2 * da2;
     const dSrow = at(dS, t2 * dv);
     accumulate(at(dSrow, t0), a0 * (da0 - mean));

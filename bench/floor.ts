@@ -21,10 +21,11 @@ export function fastStepFlops(d: Dims, n: number): Record<string, PhaseFlops> {
   return {
     "tables forward: attention heads, W_outᵀ W_U": { products: 3 * mm(dv, hd, dm) + H * (mm(dv, dv, dh) + mm(dv, dm, dh)) + mm(dmlp, dv, dm), mixes: 0 },
     "tables forward: P, U": { products: mm(rows, dmlp, dm) + mm(rows, dv, dm), mixes: 0 },
-    // per example: pre and logits mixed from 1 + 3H rows; logits += post WLT; dpost = dlogits WL
-    "shards: forward, loss, backward to d pre": { products: 2 * mm(n, dmlp, dv), mixes: n * 2 * CONTEXT * H * width },
-    // per example and position, every head: a dot and an axpy over dP and dU's columns; dWLT = postᵀ dlogits
-    "table gradients: dP, dU, dWLT": { products: mm(dmlp, dv, n), mixes: n * (4 * CONTEXT * H + 1) * width },
+    // per example: pre and logits mixed from 1 + 3H rows; logits += post WLT; dpost = dlogits WL;
+    // d attn, a dot of d pre and d logits with each of the 3H rows
+    "shards: forward, loss, backward to d pre, d attn": { products: 2 * mm(n, dmlp, dv), mixes: n * 4 * CONTEXT * H * width },
+    // per example and position, every head: an axpy into dP and dU's columns; dWLT = postᵀ dlogits
+    "table gradients: dP, dU, dWLT": { products: mm(dmlp, dv, n), mixes: n * (2 * CONTEXT * H + 1) * width },
     "tables backward: MLP side": { products: mm(rows, dm, dv) + mm(rows, dm, dmlp) + mm(dmlp, dm, rows) + 2 * mm(dm, dmlp, dv) + mm(dm, dv, rows), mixes: 0 },
     "tables backward: attention heads": { products: H * (2 * mm(dm, dh, dv) + 2 * mm(dv, dh, dv)) + 3 * mm(hd, dm, dv), mixes: 0 },
     "tables backward: embedding": { products: 3 * mm(dv, dm, hd), mixes: 0 },

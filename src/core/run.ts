@@ -54,7 +54,7 @@ export const formatBytes = (b: number): string => (b >= GB ? `${(b / GB).toFixed
  */
 export function memoryEstimate(k: Pick<Kernels, "panels_size" | "pack_scratch_floats">, config: RunConfig, dims: Dims, data: Dataset): Record<string, number> {
   const sum = (o: object): number => Object.values(o).reduce((s: number, x: number) => s + x, 0);
-  const batch = (n: number, backward: boolean): number => 4 * n + (config.path === "reference" ? sum(ReferencePath.batchFloats(dims, n, backward)) : sum(batchFloats(k, dims, n, backward).sizes));
+  const batch = (n: number, backward: boolean): number => 4 * n + (config.path === "reference" ? sum(ReferencePath.batchFloats(dims, n, backward)) : sum(batchFloats(dims, n, backward).sizes));
   const all = config.p ** 2;
   return {
     model: 4 * paramLayout(dims).total * 4,

@@ -6,7 +6,7 @@
 //   1. tables: R_0 = W_Eᵀ here, then one call per head and one for W_outᵀ W_U, then PARTS
 //      row ranges of P and U;
 //   2. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
-//      alone); each runs forward, loss and backward as far as d pre in its own rows;
+//      alone); each runs forward, loss and backward as far as d pre and d attn in its own rows;
 //   3. table gradients: PARTS row ranges of dWLT and PARTS column ranges of dP and dU, each
 //      summed over the whole batch in example order;
 //   4. weight gradients: PARTS row ranges of the MLP side, then one call per head, then
@@ -95,22 +95,14 @@ export function inTokenOrder(split: Split): Split {
 }
 
 /**
- * Tokens per block of gatherOrder: the rows of a few tokens' tables (a column range of every
- * head's P, dP, U, dU) stay in the L1 cache. Only the speed depends on it.
- */
-export const GATHER_BLOCK = 8;
-
-/**
  * Every (example b, position i) of a split as b << 2 | i, in the order table_grad_columns
- * adds them into the table gradients: grouped by the block of `tokensPerBlock` tokens t_i
- * falls in, each group in batch order. Every table row belongs to one token, so each entry
- * still sums its terms in batch order, while the rows of one block stay in cache.
+ * takes them: grouped by the token t_i, each group in batch order. Every table row belongs to
+ * one token, so each entry still sums its terms in batch order, while a token's pairs come
+ * together (the rows of its tables stay in cache, and its table gradients are a small product).
  */
-export function gatherOrder(split: Split, tokensPerBlock: number): Int32Array {
+export function gatherOrder(split: Split): Int32Array {
   const groups: number[][] = [];
-  for (let b = 0; b < split.n; b++) for (let i = 0; i < CONTEXT; i++) {
-    (groups[Math.floor(split.tokens[b * CONTEXT + i]! / tokensPerBlock)] ??= []).push((b << 2) | i);
-  }
+  for (let b = 0; b < split.n; b++) for (let i = 0; i < CONTEXT; i++) (groups[split.tokens[b * CONTEXT + i]!] ??= []).push((b << 2) | i);
   return Int32Array.from(groups.flatMap((g) => g ?? []));
 }
 
@@ -138,10 +130,10 @@ function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): num
 }
 
 /**
- * The floats of each buffer of a batch of n examples: the per-example fields, dlogits in
- * panels (8 floats per example and panel) and the whole batch's da_parts.
+ * The floats of each buffer of a batch of n examples: the per-example fields, dlogits
+ * transposed (its rows rounded up to 4), d attn and the whole batch's gather order.
  */
-export function batchFloats(k: Pick<Kernels, "panels_size">, dims: Dims, n: number, backward: boolean) {
+export function batchFloats(dims: Dims, n: number, backward: boolean) {
   const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
   const g = backward ? 1 : 0;
   const widths = { attn: h * CONTEXT, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
@@ -150,7 +142,7 @@ export function batchFloats(k: Pick<Kernels, "panels_size">, dims: Dims, n: numb
     sizes: {
       ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
       dlogitsT: g * n * 4 * Math.ceil(dv / 4),
-      da_parts: g * PARTS * n * h * CONTEXT,
+      da: g * n * h * CONTEXT,
       gather_order: g * n * CONTEXT,
     },
   };
@@ -165,6 +157,10 @@ export class FastPath implements Path {
   private readonly scratchStride: number;
   /** Runs the phases meant for this thread. */
   private readonly here: LocalExecutor;
+  /** The column ranges of P and U the table gradients (and the shards' d attn sums) are cut into. */
+  private readonly columns: { p: [number, number][]; u: [number, number][] };
+  /** Their bounds (i32): PARTS + 1 of P's columns, then U_PARTS + 1 of U's. */
+  private readonly cuts: Region<"i32">;
 
   constructor(readonly model: Model, readonly executor: Executor = new LocalExecutor(model.engine)) {
     const { engine, dims } = model;
@@ -175,12 +171,16 @@ export class FastPath implements Path {
     this.scratchStride = scratchFloats(engine.k, dims);
     this.scratchArea = engine.alloc("f32", PARTS * this.scratchStride);
     this.here = new LocalExecutor(engine);
+    this.columns = { p: alignedRanges(dims.d_mlp, PARTS), u: alignedRanges(dims.d_vocab, U_PARTS) };
+    const bounds = [...this.columns.p.map(([lo]) => lo), dims.d_mlp, ...this.columns.u.map(([lo]) => lo), dims.d_vocab];
+    this.cuts = engine.alloc("i32", bounds.length);
+    this.cuts.write(bounds);
   }
 
-  /** Floats the tables, their gradients and the scratch areas take. */
+  /** Floats the tables, their gradients, the scratch areas and the column cuts take. */
   static tablesFloats(k: Pick<Kernels, "panels_size" | "pack_scratch_floats">, dims: Dims): number {
     const sizes = tableFloats(k, dims);
-    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0) + PARTS * scratchFloats(k, dims);
+    return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0) + PARTS * scratchFloats(k, dims) + PARTS + U_PARTS + 2;
   }
 
   // The scratch area of call `part` of a phase.
@@ -193,9 +193,9 @@ export class FastPath implements Path {
     const { n } = split;
     const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
     const engine = this.model.engine;
-    const { widths, sizes } = batchFloats(engine.k, this.model.dims, n, backward);
+    const { widths, sizes } = batchFloats(this.model.dims, n, backward);
     const whole = this.model.layBatch(split, sizes, (tokens, labels, fields) => engine.struct("FastBatch", { n, tokens, labels, ...fields, panel_rows: n }));
-    whole.fields["gather_order"]?.as("i32").write(gatherOrder(split, GATHER_BLOCK), "gather order");
+    whole.fields["gather_order"]?.as("i32").write(gatherOrder(split), "gather order");
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.
     const perSegment = Math.max(1, Math.floor(MAX_SHARDS / split.segments.length));
@@ -207,7 +207,7 @@ export class FastPath implements Path {
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
         attn: rows(f.attn, widths.attn), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogitsT: rows(f.dlogitsT, 1), da_parts: null, gather_order: null, panel_rows: n,
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
@@ -263,10 +263,10 @@ export class FastPath implements Path {
     const [dims, params, grads, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.model.gradsTable.ptr, this.tables.ptr];
     return [
       ...this.tablesForward(),
-      ["shards: forward, loss, backward to d pre", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr])],
+      ["shards: forward, loss, backward to d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr, this.cuts.ptr, PARTS, U_PARTS])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
-      ["tables backward: attention heads", "workers", numbered(this.model.dims.n_heads, (h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, PARTS, h])],
+      ["tables backward: attention heads", "workers", numbered(this.model.dims.n_heads, (h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, h])],
       ["tables backward: embedding", "workers", parts((i) => ["tables_backward_embedding", dims, params, grads, tables, i, PARTS])],
     ];
   }
@@ -290,11 +290,10 @@ export class FastPath implements Path {
   // operand), then the column ranges of dP and dU (the first U_PARTS of them the longest): workers
   // claim them in this order.
   private tableGradCalls(batch: Batch): KernelCall[] {
-    const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
-    const p = alignedRanges(dmlp, PARTS), u = alignedRanges(dv, U_PARTS);
+    const { p, u } = this.columns;
     return [
       ...p.map(([lo, hi], i): KernelCall => ["neuron_logit_grads", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, lo, hi, this.scratch(i)]),
-      ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, i, lo, hi, ...(u[i] ?? [0, 0])]),
+      ...p.map(([lo, hi], i): KernelCall => ["table_grad_columns", this.model.dimsTable.ptr, this.tables.ptr, batch.table.ptr, lo, hi, ...(u[i] ?? [0, 0])]),
     ];
   }
 

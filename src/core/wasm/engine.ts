@@ -37,13 +37,13 @@ export interface Kernels {
   tables_forward_neurons(dims: number, weights: number, tables: number): void;
   tables_forward_rows(dims: number, weights: number, tables: number, part: number, parts: number): void;
   tables_backward_rows(dims: number, weights: number, grads: number, tables: number, part: number, parts: number, scratch: number): void;
-  tables_backward_head(dims: number, weights: number, grads: number, tables: number, batch: number, parts: number, head: number): void;
+  tables_backward_head(dims: number, weights: number, grads: number, tables: number, batch: number, head: number): void;
   tables_backward_embedding(dims: number, weights: number, grads: number, tables: number, part: number, parts: number): void;
   batch_forward(dims: number, tables: number, batch: number): void;
-  shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number): void;
+  shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, result: number, cuts: number, parts: number, uParts: number): void;
   shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
   neuron_logit_grads(dims: number, tables: number, batch: number, n0: number, n1: number, scratch: number): void;
-  table_grad_columns(dims: number, tables: number, batch: number, part: number, p0: number, p1: number, u0: number, u1: number): void;
+  table_grad_columns(dims: number, tables: number, batch: number, p0: number, p1: number, u0: number, u1: number): void;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
   dft_cols(outCos: number, outSin: number, x: number, cols: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
