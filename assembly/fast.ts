@@ -19,7 +19,7 @@
 // of the batch size). Every parallel piece writes outputs of its own (rows or columns), so no
 // partial sums exist and the result does not depend on how many workers share a step.
 
-import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels } from "./gemm";
+import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels, store_cols } from "./gemm";
 import { relu_forward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
@@ -486,10 +486,10 @@ const GATHER_AHEAD = 8;
 
 // dT_{1+h+k}[t] = sum over pairs [s, e) of a_{h+k, i} up_b, for k < count (1 to 4; the rows
 // `heads` bytes apart from dT), columns [c0, c1): 8 columns of every head at a time in
-// registers, the terms added in pair order (batch order).
+// registers, the terms added in pair order (batch order). A last panel of fewer than 8
+// columns reads past c1 (within the row's or the buffer's slack) and stores only its own.
 @inline function head_sums(count: i32, batch: FastBatch, H: i32, h: i32, dT: usize, heads: usize, up: usize, width: i32, s: i32, e: i32, c0: i32, c1: i32): void {
-  let j = c0;
-  for (; j + 8 <= c1; j += 8) {
+  for (let j = c0; j < c1; j += 8) {
     const zero = f32x4.splat(0);
     let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0v = zero, c1v = zero, d0 = zero, d1 = zero;
     const o = <usize>j << 2;
@@ -503,38 +503,28 @@ const GATHER_AHEAD = 8;
       if (count > 2) { const w = v128.load32_splat(a, 24); c0v = f32x4.add(c0v, f32x4.mul(w, u0)); c1v = f32x4.add(c1v, f32x4.mul(w, u1)); }
       if (count > 3) { const w = v128.load32_splat(a, 36); d0 = f32x4.add(d0, f32x4.mul(w, u0)); d1 = f32x4.add(d1, f32x4.mul(w, u1)); }
     }
-    v128.store(dT + o, a0); v128.store(dT + o, a1, 16);
-    if (count > 1) { v128.store(dT + heads + o, b0); v128.store(dT + heads + o, b1, 16); }
-    if (count > 2) { v128.store(dT + 2 * heads + o, c0v); v128.store(dT + 2 * heads + o, c1v, 16); }
-    if (count > 3) { v128.store(dT + 3 * heads + o, d0); v128.store(dT + 3 * heads + o, d1, 16); }
-  }
-  for (; j + 4 <= c1; j += 4) {
-    const o = <usize>j << 2;
-    for (let r = 0; r < count; r++) {
-      let acc = f32x4.splat(0);
-      for (let k = s; k < e; k++) {
-        const item = load<i32>(at(batch.gather_order, k));
-        acc = f32x4.add(acc, f32x4.mul(v128.load32_splat(at(batch.attn, (item >> 2) * H * CTX + (item & 3) + (h + r) * CTX)), v128.load(at(up, (item >> 2) * width) + o)));
-      }
-      v128.store(dT + <usize>r * heads + o, acc);
-    }
-  }
-  for (; j < c1; j++) {
-    for (let r = 0; r < count; r++) {
-      let acc: f32 = 0;
-      for (let k = s; k < e; k++) {
-        const item = load<i32>(at(batch.gather_order, k));
-        acc += load<f32>(at(batch.attn, (item >> 2) * H * CTX + (item & 3) + (h + r) * CTX)) * load<f32>(at(up, (item >> 2) * width + j));
-      }
-      store<f32>(dT + <usize>r * heads + (<usize>j << 2), acc);
-    }
+    const cols = min(8, c1 - j);
+    store_panel(dT + o, a0, a1, cols);
+    if (count > 1) store_panel(dT + heads + o, b0, b1, cols);
+    if (count > 2) store_panel(dT + 2 * heads + o, c0v, c1v, cols);
+    if (count > 3) store_panel(dT + 3 * heads + o, d0, d1, cols);
   }
 }
+
+// The first `cols` (<= 8) floats of [lo, hi] at p.
+@inline function store_panel(p: usize, lo: v128, hi: v128, cols: i32): void {
+  if (cols == 8) {
+    v128.store(p, lo);
+    v128.store(p, hi, 16);
+  } else {
+    store_cols(p, lo, hi, cols);
+  }
+}
+
 // dT_0[t] = sum of up_b over the pairs in [s, e) at the last position, columns [c0, c1), in
-// pair order.
+// pair order (8 columns at a time, as head_sums).
 function last_position_sum(batch: FastBatch, dT0: usize, up: usize, width: i32, s: i32, e: i32, c0: i32, c1: i32): void {
-  let j = c0;
-  for (; j + 8 <= c1; j += 8) {
+  for (let j = c0; j < c1; j += 8) {
     const o = <usize>j << 2;
     let a0 = f32x4.splat(0), a1 = a0;
     for (let k = s; k < e; k++) {
@@ -543,15 +533,7 @@ function last_position_sum(batch: FastBatch, dT0: usize, up: usize, width: i32, 
       const u = at(up, (item >> 2) * width) + o;
       a0 = f32x4.add(a0, v128.load(u)); a1 = f32x4.add(a1, v128.load(u, 16));
     }
-    v128.store(dT0 + o, a0); v128.store(dT0 + o, a1, 16);
-  }
-  for (; j < c1; j++) {
-    let acc: f32 = 0;
-    for (let k = s; k < e; k++) {
-      const item = load<i32>(at(batch.gather_order, k));
-      if ((item & 3) == CTX - 1) acc += load<f32>(at(up, (item >> 2) * width + j));
-    }
-    store<f32>(at(dT0, j), acc);
+    store_panel(dT0 + o, a0, a1, min(8, c1 - j));
   }
 }
 
