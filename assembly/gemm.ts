@@ -200,7 +200,7 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
 }
 
 // Stores the first `cols` (< 8) lanes of the 8-float row [lo, hi].
-export function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
+@inline export function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols >= 4) {
     stv(c, 0, lo);
     store_lanes(c + 16, hi, cols - 4);
