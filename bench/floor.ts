@@ -23,7 +23,7 @@ export function fastStepFlops(d: Dims, n: number): Record<string, PhaseFlops> {
     "tables forward: P, U": { products: mm(rows, dmlp, dm) + mm(rows, dv, dm), mixes: 0 },
     // per example: pre and logits mixed from 1 + 3H rows; logits += post WLT; dpost = dlogits WL;
     // d attn, a dot of d pre and d logits with each of the 3H rows
-    "shards: forward, loss, backward to d pre, d attn": { products: 2 * mm(n, dmlp, dv), mixes: n * 4 * CONTEXT * H * width },
+    "shards: forward, loss, d pre, d attn": { products: 2 * mm(n, dmlp, dv), mixes: n * 4 * CONTEXT * H * width },
     // per example and position, every head: an axpy into dP and dU's columns; dWLT = postᵀ dlogits
     "table gradients: dP, dU, dWLT": { products: mm(dmlp, dv, n), mixes: n * (2 * CONTEXT * H + 1) * width },
     "tables backward: MLP side": { products: mm(rows, dm, dv) + mm(rows, dm, dmlp) + mm(dmlp, dm, rows) + 2 * mm(dm, dmlp, dv) + mm(dm, dv, rows), mixes: 0 },

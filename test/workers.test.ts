@@ -50,7 +50,7 @@ test("a timed step (the benchmarks' timeline) gives lossAndGrad's gradients, and
     };
     const plain = await gradsOf(false), timed = await gradsOf(true);
     assert.deepEqual(timed.grads, plain.grads);
-    assert.deepEqual(timed.timings.map((t) => t.phase), ["tables forward: embedding", "tables forward: attention heads, W_outᵀ W_U", "tables forward: P, U", "shards: forward, loss, backward to d pre, d attn", "table gradients: dP, dU, dWLT", "tables backward: MLP side", "tables backward: attention heads", "tables backward: embedding"]);
+    assert.deepEqual(timed.timings.map((t) => t.phase), ["tables forward: embedding", "tables forward: attention heads, W_outᵀ W_U", "tables forward: P, U", "shards: forward, loss, d pre, d attn", "table gradients: dP, dU, dWLT", "tables backward: MLP side", "tables backward: attention heads", "tables backward: embedding"]);
     for (const t of timed.timings) {
       assert.equal(t.threads.length, t.where === "workers" ? 2 : 1);
       for (const th of t.threads) assert.ok(t.start <= th.start && th.start <= th.end && th.end <= t.end + 1 && th.busy <= th.end - th.start + 1e-6, t.phase);

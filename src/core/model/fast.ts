@@ -263,7 +263,7 @@ export class FastPath implements Path {
     const [dims, params, grads, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.model.gradsTable.ptr, this.tables.ptr];
     return [
       ...this.tablesForward(),
-      ["shards: forward, loss, backward to d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr, this.cuts.ptr, PARTS, U_PARTS])],
+      ["shards: forward, loss, d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr, this.cuts.ptr, PARTS, U_PARTS])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
       ["tables backward: attention heads", "workers", numbered(this.model.dims.n_heads, (h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, h])],
