@@ -60,9 +60,10 @@ test(`${pathName} path: embedding columns of unused tokens get exactly zero grad
   assert.notEqual(g[p + 1], 0, "the '+' token is used");
 });
 
-test(`${pathName} path: logits, loss and every gradient match the plain-TS float64 reference model on odd sizes`, async () => {
+// 3 heads: fewer than one group of the fast path's four; 5: a group of four and one more.
+for (const n_heads of [3, 5]) test(`${pathName} path: logits, loss and every gradient match the plain-TS float64 reference model on odd sizes, ${n_heads} heads`, async () => {
   const p = 5;
-  const dims = { d_vocab: new Vocab(p).size, d_model: 11, n_heads: 3, d_head: 7, d_mlp: 19 };
+  const dims = { d_vocab: new Vocab(p).size, d_model: 11, n_heads, d_head: 7, d_mlp: 19 };
   const model = new Model(await newEngine(), dims);
   initParams(model, 9);
   const split = buildDataset([resolveTask("a3+ab")], new Vocab(p), 0.8, 2).train;
