@@ -108,6 +108,36 @@ test("the gather order takes every (example, position) once, grouped by token in
   run.dispose();
 });
 
+for (const n_heads of ["4", "5"]) test(`the table gradients dP and dU are plain float32 sums over each token's (example, position) pairs in batch order, byte for byte (${n_heads} heads)`, async () => {
+  const engine = await newEngine();
+  const run = Run.assemble(engine, resolveConfig({ ...CONFIG, n_heads, task: "add,sub,mul,a^2+b^2" }));
+  const path = run.path as FastPath, batch = run.train;
+  run.model.zeroGrad();
+  await path.lossAndGrad(batch);
+  const { d_vocab: dv, d_mlp: dmlp, n_heads: H } = run.model.dims;
+  const tokens = batch.examples.tokens, attn = batch.field("attn").view();
+  const table = (name: "dP" | "dU", width: number): Float32Array => {
+    const ptr = path.tables.view()[engine.layout("Tables").offsets[name]! / 4]!;
+    return new Float32Array(engine.memory.buffer, ptr, (1 + H) * dv * width).slice();
+  };
+  // dT_{1+h}[t] += a_hi up_b, and dT_0[t] += up_b at the last position, example by example
+  const sums = (up: Float32Array, width: number): Float32Array => {
+    const dT = new Float32Array((1 + H) * dv * width);
+    for (let b = 0; b < batch.n; b++) for (let i = 0; i < 3; i++) {
+      const t = tokens[b * 3 + i]!;
+      for (let h = 0; h < H; h++) {
+        const a = attn[(b * H + h) * 3 + i]!, row = ((1 + h) * dv + t) * width;
+        for (let c = 0; c < width; c++) dT[row + c] = Math.fround(dT[row + c]! + Math.fround(a * up[b * width + c]!));
+      }
+      if (i === 2) for (let c = 0; c < width; c++) dT[t * width + c] = Math.fround(dT[t * width + c]! + up[b * width + c]!);
+    }
+    return dT;
+  };
+  assert.deepEqual(table("dP", dmlp), sums(batch.field("dpost").view(), dmlp), "dP");
+  assert.deepEqual(table("dU", dv), sums(batch.field("dlogits").view(), dv), "dU");
+  run.dispose();
+});
+
 test("shards and ranges cover their range exactly once", () => {
   for (const [n, parts] of [[2822, 8], [5, 8], [7, 3], [1, 1]] as const) {
     const r = ranges(n, parts);
