@@ -19,7 +19,7 @@
 // of the batch size). Every parallel piece writes outputs of its own (rows or columns), so no
 // partial sums exist and the result does not depend on how many workers share a step.
 
-import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, hsum, pack_panels, store_cols } from "./gemm";
+import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, pack_panels, store_row } from "./gemm";
 import { relu_forward, cross_entropy, count_correct } from "./nn";
 import { Dims, Weights } from "./model";
 
@@ -387,8 +387,8 @@ function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, 
   return dots;
 }
 
-// [hsum(a), hsum(b), hsum(c), hsum(d)]: the lanes of the four turned into columns by
-// shuffles, then added in hsum's order, (x0 + x1) + (x2 + x3).
+// [hsum(a), hsum(b), hsum(c), hsum(d)] with gemm.ts's hsum: the lanes of the four turned
+// into columns by shuffles, then added in hsum's order, (x0 + x1) + (x2 + x3).
 @inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
   const ab01 = i32x4.shuffle(a, b, 0, 4, 1, 5), ab23 = i32x4.shuffle(a, b, 2, 6, 3, 7);
   const cd01 = i32x4.shuffle(c, d, 0, 4, 1, 5), cd23 = i32x4.shuffle(c, d, 2, 6, 3, 7);
@@ -504,20 +504,10 @@ const GATHER_AHEAD = 8;
       if (count > 3) { const w = v128.load32_splat(a, 36); d0 = f32x4.add(d0, f32x4.mul(w, u0)); d1 = f32x4.add(d1, f32x4.mul(w, u1)); }
     }
     const cols = min(8, c1 - j);
-    store_panel(dT + o, a0, a1, cols);
-    if (count > 1) store_panel(dT + heads + o, b0, b1, cols);
-    if (count > 2) store_panel(dT + 2 * heads + o, c0v, c1v, cols);
-    if (count > 3) store_panel(dT + 3 * heads + o, d0, d1, cols);
-  }
-}
-
-// The first `cols` (<= 8) floats of [lo, hi] at p.
-@inline function store_panel(p: usize, lo: v128, hi: v128, cols: i32): void {
-  if (cols == 8) {
-    v128.store(p, lo);
-    v128.store(p, hi, 16);
-  } else {
-    store_cols(p, lo, hi, cols);
+    store_row(dT + o, a0, a1, cols);
+    if (count > 1) store_row(dT + heads + o, b0, b1, cols);
+    if (count > 2) store_row(dT + 2 * heads + o, c0v, c1v, cols);
+    if (count > 3) store_row(dT + 3 * heads + o, d0, d1, cols);
   }
 }
 
@@ -533,7 +523,7 @@ function last_position_sum(batch: FastBatch, dT0: usize, up: usize, width: i32, 
       const u = at(up, (item >> 2) * width) + o;
       a0 = f32x4.add(a0, v128.load(u)); a1 = f32x4.add(a1, v128.load(u, 16));
     }
-    store_panel(dT0 + o, a0, a1, min(8, c1 - j));
+    store_row(dT0 + o, a0, a1, min(8, c1 - j));
   }
 }
 

@@ -191,16 +191,21 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
     x = v128.and(x, f32x4.gt(ldv(gate, 0), zero));
     y = v128.and(y, f32x4.gt(ldv(gate, 4), zero));
   }
+  store_row(c, x, y, cols);
+}
+
+// Stores the first `cols` (<= 8) lanes of the 8-float row [lo, hi]: two vectors when whole.
+@inline export function store_row(c: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols == 8) {
-    stv(c, 0, x);
-    stv(c, 4, y);
+    stv(c, 0, lo);
+    stv(c, 4, hi);
   } else {
-    store_cols(c, x, y, cols);
+    store_cols(c, lo, hi, cols);
   }
 }
 
 // Stores the first `cols` (< 8) lanes of the 8-float row [lo, hi].
-@inline export function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
+@inline function store_cols(c: usize, lo: v128, hi: v128, cols: i32): void {
   if (cols >= 4) {
     stv(c, 0, lo);
     store_lanes(c + 16, hi, cols - 4);
