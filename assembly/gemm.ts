@@ -101,7 +101,7 @@ export function gemm_tn_packing(m: i32, n: i32, k: i32, a: usize, lda: i32, b: u
   blocked(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, scratch, 0);
 }
 
-/** Floats of the scratch gemm_tn_panels and gemm_tn_packing need for M rows. */
+/** Floats of the scratch gemm_tn_packing needs for M rows. */
 export function pack_scratch_floats(m: i32): i32 {
   return panels_size(KC, m, 4);
 }

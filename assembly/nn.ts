@@ -156,7 +156,7 @@ export function count_correct(logits: usize, labels: usize, rows: i32, n: i32): 
 // and no branch a float, whose outcome a CPU cannot predict on noisy logits.
 function first_max(row: usize, n: i32): i32 {
   const mx = row_max(row, n);
-  if (mx != mx) return first_max_scalar(row, n); // a NaN: row_max's lanes carry it
+  if (mx != mx) return first_max_scalar(row, n); // the row holds a NaN (row_max says so)
   const m = f32x4.splat(mx);
   for (let j = 0; j < n; j += 4) {
     const hits = i32x4.bitmask(f32x4.eq(lanes(row, j, n), m));

@@ -120,13 +120,19 @@ export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record
 }
 
 /**
+ * d_vocab rounded up to whole tiles of 4 rows: the rows of dlogits transposed, A of
+ * neuron_logit_grads, whose rows past d_vocab stay 0 so that its last tile is whole.
+ */
+const vocabTileRows = (dv: number): number => 4 * Math.ceil(dv / 4);
+
+/**
  * The floats of one call's scratch area: A of a product over a range of d_mlp rows, packed a
  * block at a time (tables_backward_rows' ranges), or a range of dWLT's rows transposed
  * (neuron_logit_grads).
  */
 function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): number {
   const widest = Math.max(...alignedRanges(dims.d_mlp, PARTS).map(([lo, hi]) => hi - lo));
-  return Math.max(k.pack_scratch_floats(Math.ceil(dims.d_mlp / PARTS)), 4 * Math.ceil(dims.d_vocab / 4) * widest);
+  return Math.max(k.pack_scratch_floats(Math.ceil(dims.d_mlp / PARTS)), vocabTileRows(dims.d_vocab) * widest);
 }
 
 /**
@@ -141,7 +147,7 @@ export function batchFloats(dims: Dims, n: number, backward: boolean) {
     widths,
     sizes: {
       ...(Object.fromEntries(Object.entries(widths).map(([name, w]) => [name, n * w])) as typeof widths),
-      dlogitsT: g * n * 4 * Math.ceil(dv / 4),
+      dlogitsT: g * n * vocabTileRows(dv),
       da: g * n * h * CONTEXT,
       gather_order: g * n * CONTEXT,
     },
