@@ -30,7 +30,7 @@ import { Dims, Weights } from "./model";
   Vt: usize;  // [dv, H*dh]        value of each token
   S: usize;   // [H, dv, dv]       scaled score of query token u on key token t
   R: usize;   // [(1+H), dv, dm]   residual-stream contribution: R_0 = embedding, R_{1+h} = head h output
-  P: usize;   // [(1+H), dv, dmlp] R W_inᵀ
+  P: usize;   // [(1+H), dv, dmlp] R W_inᵀ (rows mlp_stride(dmlp) floats apart, as every row of d_mlp floats here)
   U: usize;   // [(1+H), dv, dv]   R W_U
   WLT: usize;  // [dmlp, dv]       W_outᵀ W_U (neuron -> logit map)
   WLTp: usize; // WLT packed by pack_panels (B of logits += post WLT)
@@ -59,10 +59,10 @@ export enum TablesLayout {
   tokens: usize;  // i32 [n, 3]
   labels: usize;  // i32 [n]
   attn: usize;    // [n, H, 3]   attn.hook_pattern of the last query
-  post: usize;    // [n, dmlp]   mlp.hook_post (each row mixed and put through the ReLU in one pass)
+  post: usize;    // [n, dmlp]   mlp.hook_post (rows mlp_stride(dmlp) apart) (each row mixed and put through the ReLU in one pass)
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
-  dpost: usize;   // [n, dmlp]   (overwritten in place by d pre)
+  dpost: usize;   // [n, dmlp]   (rows mlp_stride(dmlp) apart; overwritten in place by d pre)
   dlogitsT: usize; // [dv rounded up to 4, panel_rows]  dlogits transposed: A of dWLTᵀ = dlogitsᵀ post, rows contiguous (a shard: at its first column; the rows past dv stay 0)
   da: usize;      // [n, H, CTX]  d attn (attn.hook_pattern's gradient)
   gather_order: usize; // i32 [n * CTX]  every (example b, position i) as b << 2 | i, in the order table_grad_columns takes them (whole batch only)
@@ -79,6 +79,16 @@ export enum FastBatchLayout {
 }
 
 const CTX: i32 = 3;
+
+/**
+ * Floats from one row of d_mlp floats to the next in P, dP, post and d post: whole cache
+ * lines, an odd number of them. Rows a power of two apart (2 KB at d_mlp = 512) fall in a
+ * few of the cache's sets, so the rows a gather, a mix or a product walks down evict each
+ * other; an odd number of lines apart they spread over all of them.
+ */
+export function mlp_stride(d_mlp: i32): i32 {
+  return (((d_mlp + 15) >> 4) | 1) << 4;
+}
 
 @inline function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -118,9 +128,9 @@ export function tables_forward_neurons(dims: Dims, w: Weights, tb: Tables): void
 
 /** Part `part` of `parts` of the rows of P = R W_inᵀ and U = R W_U (R must be current). */
 export function tables_forward_rows(dims: Dims, w: Weights, tb: Tables, part: i32, parts: i32): void {
-  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp;
+  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp, ldp = mlp_stride(dmlp);
   const r0 = cut((1 + dims.n_heads) * dv, part, parts), r1 = cut((1 + dims.n_heads) * dv, part + 1, parts);
-  gemm_nt(r1 - r0, dmlp, dm, at(tb.R, r0 * dm), dm, w.W_in, dm, at(tb.P, r0 * dmlp), dmlp, false);
+  gemm_nt(r1 - r0, dmlp, dm, at(tb.R, r0 * dm), dm, w.W_in, dm, at(tb.P, r0 * ldp), ldp, false);
   gemm_nn(r1 - r0, dv, dm, at(tb.R, r0 * dm), dm, w.W_U, dv, at(tb.U, r0 * dv), dv, false);
 }
 
@@ -132,12 +142,12 @@ export function tables_forward_rows(dims: Dims, w: Weights, tb: Tables, part: i3
  * call's own pack_scratch_floats(ceil(d_mlp / parts)) floats.
  */
 export function tables_backward_rows(dims: Dims, w: Weights, g: Weights, tb: Tables, part: i32, parts: i32, scratch: usize): void {
-  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp, rows = (1 + dims.n_heads) * dv;
+  const dv = dims.d_vocab, dm = dims.d_model, dmlp = dims.d_mlp, ldp = mlp_stride(dmlp), rows = (1 + dims.n_heads) * dv;
   const r0 = cut(rows, part, parts), r1 = cut(rows, part + 1, parts);
   gemm_nt(r1 - r0, dm, dv, at(tb.dU, r0 * dv), dv, w.W_U, dv, at(tb.dR, r0 * dm), dm, false);
-  gemm_nn(r1 - r0, dm, dmlp, at(tb.dP, r0 * dmlp), dmlp, w.W_in, dm, at(tb.dR, r0 * dm), dm, true);
+  gemm_nn(r1 - r0, dm, dmlp, at(tb.dP, r0 * ldp), ldp, w.W_in, dm, at(tb.dR, r0 * dm), dm, true);
   const n0 = cut(dmlp, part, parts), n1 = cut(dmlp, part + 1, parts);
-  if (g.W_in) gemm_tn_packing(n1 - n0, dm, rows, at(tb.dP, n0), dmlp, tb.R, dm, at(g.W_in, n0 * dm), dm, true, scratch);
+  if (g.W_in) gemm_tn_packing(n1 - n0, dm, rows, at(tb.dP, n0), ldp, tb.R, dm, at(g.W_in, n0 * dm), dm, true, scratch);
   const d0 = cut(dm, part, parts), d1 = cut(dm, part + 1, parts);
   if (g.W_out) gemm_nt(d1 - d0, dmlp, dv, at(w.W_U, d0 * dv), dv, tb.dWLT, dv, at(g.W_out, d0 * dmlp), dmlp, true);
   if (!g.W_U) return;
@@ -195,7 +205,7 @@ export function tables_backward_embedding(dims: Dims, w: Weights, g: Weights, tb
 
 /** Attention pattern, post and logits of every example (tables must be current). */
 export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
-  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, n = batch.n;
+  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp, ldp = mlp_stride(dmlp), n = batch.n;
   for (let b = 0; b < n; b++) {
     const tok = batch.tokens + (<usize>(b * CTX) << 2);
     const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
@@ -204,17 +214,17 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
       const row = at(tb.S, (h * dv + t2) * dv);
       softmax3(at(pat, h * CTX), load<f32>(at(row, t0)), load<f32>(at(row, t1)), load<f32>(at(row, t2)));
     }
-    mix_rows(at(batch.post, b * dmlp), tb.P, dmlp, dv, H, t0, t1, t2, pat, true); // pre, then post = relu(pre)
-    mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, H, t0, t1, t2, pat, false);
+    mix_rows(at(batch.post, b * ldp), tb.P, dmlp, ldp, dv, H, t0, t1, t2, pat, true); // pre, then post = relu(pre)
+    mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, dv, H, t0, t1, t2, pat, false);
   }
-  gemm_nn_panels(n, dv, dmlp, batch.post, dmlp, tb.WLTp, batch.logits, dv, true);
+  gemm_nn_panels(n, dv, dmlp, batch.post, ldp, tb.WLTp, batch.logits, dv, true);
 }
 
-// out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats, blocks of dv rows;
+// out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats `ld` apart, blocks of dv rows;
 // with `relu`, max(out, 0). Two heads per pass over out, each head's three rows summed first
 // and added in head order.
-function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize, relu: bool): void {
-  let src = at(table, t2 * width);
+function mix_rows(out: usize, table: usize, width: i32, ld: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize, relu: bool): void {
+  let src = at(table, t2 * ld);
   if (H == 0) {
     memory.copy(out, src, <usize>width << 2);
     if (relu) relu_forward(out, out, width);
@@ -222,16 +232,16 @@ function mix_rows(out: usize, table: usize, width: i32, dv: i32, H: i32, t0: i32
   }
   for (let h = 0; h < H; h += 2) {
     const last = h + 2 >= H;
-    if (h + 1 < H) mix_heads(true, relu && last, out, src, table, width, dv, t0, t1, t2, at(pat, h * CTX), h);
-    else mix_heads(false, relu, out, src, table, width, dv, t0, t1, t2, at(pat, h * CTX), h);
+    if (h + 1 < H) mix_heads(true, relu && last, out, src, table, width, ld, dv, t0, t1, t2, at(pat, h * CTX), h);
+    else mix_heads(false, relu, out, src, table, width, ld, dv, t0, t1, t2, at(pat, h * CTX), h);
     src = out;
   }
 }
 
 // out = src + (heads h and, when `two`, h + 1 of the mix), max(., 0) with `relu`.
-@inline function mix_heads(two: bool, relu: bool, out: usize, src: usize, table: usize, width: i32, dv: i32, t0: i32, t1: i32, t2: i32, a: usize, h: i32): void {
-  const rs = <usize>(dv * width) << 2;
-  const A0 = at(table, ((1 + h) * dv + t0) * width), A1 = at(table, ((1 + h) * dv + t1) * width), A2 = at(table, ((1 + h) * dv + t2) * width);
+@inline function mix_heads(two: bool, relu: bool, out: usize, src: usize, table: usize, width: i32, ld: i32, dv: i32, t0: i32, t1: i32, t2: i32, a: usize, h: i32): void {
+  const rs = <usize>(dv * ld) << 2;
+  const A0 = at(table, ((1 + h) * dv + t0) * ld), A1 = at(table, ((1 + h) * dv + t1) * ld), A2 = at(table, ((1 + h) * dv + t2) * ld);
   const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
   const b0 = two ? load<f32>(a, 12) : 0, b1 = two ? load<f32>(a, 16) : 0, b2 = two ? load<f32>(a, 20) : 0;
   const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), va2 = f32x4.splat(a2);
@@ -308,7 +318,7 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
   store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
   // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
-  gemm_nn_panels_gated(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, dmlp, batch.post);
+  gemm_nn_panels_gated(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, mlp_stride(dmlp), batch.post);
   // A of dWLTᵀ = dlogitsᵀ post, a product over the whole batch (after the shards), laid out
   // while dlogits is in cache
   transpose(batch.dlogitsT, batch.panel_rows, batch.dlogits, dv, n, dv);
@@ -324,14 +334,14 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
  * the u_parts + 1 of U's (the column ranges the table gradients are cut into).
  */
 function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, parts: i32, u_parts: i32): void {
-  const dv = dims.d_vocab, H = dims.n_heads, dmlp = dims.d_mlp;
-  const headsP = <usize>(dv * dmlp) << 2, headsU = <usize>(dv * dv) << 2; // bytes from one head's table to the next
+  const dv = dims.d_vocab, H = dims.n_heads, ldp = mlp_stride(dims.d_mlp);
+  const headsP = <usize>(dv * ldp) << 2, headsU = <usize>(dv * dv) << 2; // bytes from one head's table to the next
   for (let b = 0; b < batch.n; b++) {
-    const dpre = at(batch.dpost, b * dmlp), dlog = at(batch.dlogits, b * dv);
+    const dpre = at(batch.dpost, b * ldp), dlog = at(batch.dlogits, b * dv);
     for (let i = 0; i < CTX; i++) {
       const t = load<i32>(at(batch.tokens, b * CTX + i));
       for (let h = 0; h < H; h += 4) {
-        const P = at(tb.P, ((1 + h) * dv + t) * dmlp), U = at(tb.U, ((1 + h) * dv + t) * dv);
+        const P = at(tb.P, ((1 + h) * dv + t) * ldp), U = at(tb.U, ((1 + h) * dv + t) * dv);
         let da = f32x4.splat(0);
         for (let part = 0; part < parts; part++) {
           let d = range_dots(P, headsP, H - h, dpre, load<i32>(at(cuts, part)), load<i32>(at(cuts, part + 1)));
@@ -417,7 +427,7 @@ export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, result:
  */
 export function neuron_logit_grads(dims: Dims, tb: Tables, batch: FastBatch, n0: i32, n1: i32, scratch: usize): void {
   const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n;
-  gemm_nn((dv + 3) & ~3, n1 - n0, n, batch.dlogitsT, n, at(batch.post, n0), dmlp, scratch, n1 - n0, false);
+  gemm_nn((dv + 3) & ~3, n1 - n0, n, batch.dlogitsT, n, at(batch.post, n0), mlp_stride(dmlp), scratch, n1 - n0, false);
   transpose(at(tb.dWLT, n0 * dv), dv, scratch, n1 - n0, dv, n1 - n0);
 }
 
@@ -436,7 +446,7 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0:
   for (let t = 0; t < dv; t++) {
     let e = s;
     while (e < pairs && pair_token(batch, e) == t) e++;
-    token_grads(dims, batch, tb.dP, dmlp, batch.dpost, t, s, e, p0, p1);
+    token_grads(dims, batch, tb.dP, mlp_stride(dmlp), batch.dpost, t, s, e, p0, p1);
     if (u1 > u0) token_grads(dims, batch, tb.dU, dv, batch.dlogits, t, s, e, u0, u1);
     s = e;
   }
@@ -448,9 +458,9 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0:
   return load<i32>(at(batch.tokens, (item >> 2) * CTX + (item & 3)));
 }
 
-// Token t's rows of one table's gradient (dT = dP or dU, rows of `width` floats, `up` = d pre
-// or d logits) over columns [c0, c1), from pairs [s, e) of the gather order: dT_{1+h}[t] and
-// dT_0[t].
+// Token t's rows of one table's gradient (dT = dP or dU; its rows and those of `up`, d pre or
+// d logits, `width` floats apart) over columns [c0, c1), from pairs [s, e) of the gather
+// order: dT_{1+h}[t] and dT_0[t].
 function token_grads(dims: Dims, batch: FastBatch, dT: usize, width: i32, up: usize, t: i32, s: i32, e: i32, c0: i32, c1: i32): void {
   const dv = dims.d_vocab, H = dims.n_heads, pairs = batch.n * CTX;
   const heads = <usize>(dv * width) << 2; // bytes from one head's table to the next

@@ -7,6 +7,6 @@ export { exp_rows } from "./expf";
 export { adamw_step } from "./adamw";
 export { fill_normal } from "./init";
 export { model_forward, model_backward, DimsLayout, WeightsLayout, BatchLayout } from "./model";
-export { tables_embedding, tables_forward_head, tables_forward_neurons, tables_forward_rows, tables_backward_rows, tables_backward_head, tables_backward_embedding, batch_forward, shard_loss_and_grad, shard_evaluate, neuron_logit_grads, table_grad_columns, TablesLayout, FastBatchLayout } from "./fast";
+export { tables_embedding, tables_forward_head, tables_forward_neurons, tables_forward_rows, tables_backward_rows, tables_backward_head, tables_backward_embedding, batch_forward, shard_loss_and_grad, shard_evaluate, neuron_logit_grads, table_grad_columns, mlp_stride, TablesLayout, FastBatchLayout } from "./fast";
 export { dft_twiddles, dft_rows, dft_cols } from "./dft";
 export { simd_peak } from "./calibrate";

@@ -34,15 +34,15 @@ function assertStepWeights(model: Model, name: FixtureName, t: number, atol: num
 
 // A batch's ReLU outputs if it keeps them, else its pre-activations: either is > 0 exactly
 // where the neuron is active (the fast path keeps only the outputs).
-function activations(batch: Batch): Float32Array {
-  return batch.field(batch.fields["pre"] ? "pre" : "post").view();
+function activations(batch: Batch, dims: Model["dims"]): Float32Array {
+  return batch.rows(batch.fields["pre"] ? "pre" : "post", dims.d_mlp);
 }
 
 // The first neuron (of the same example) that the two batches put on different sides of the
 // ReLU: whether it is active in `a`, and its pre-activation in `reference`; or null.
 function reluDisagreement(dims: Model["dims"], a: Batch, reference: Batch): { active: boolean; pre: number } | null {
   const size = a.n * dims.d_mlp;
-  const actA = activations(a), preB = reference.field("pre").view();
+  const actA = activations(a, dims), preB = reference.rows("pre", dims.d_mlp);
   for (let i = 0; i < size; i++) if (actA[i]! > 0 !== preB[i]! > 0) return { active: actA[i]! > 0, pre: preB[i]! };
   return null;
 }

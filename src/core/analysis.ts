@@ -277,7 +277,7 @@ async function viewTask({ path, t2d, tasks, vocab, data }: Lens, index: number):
       const batch = path.newBatch(chunk, false);
       await path.forward(batch);
       logits.set(model.logits(batch).subarray(0, rows * dv), lo * dv);
-      post.set(batch.field("post").view().subarray(0, rows * dmlp), lo * dmlp);
+      post.set(batch.rows("post", dmlp), lo * dmlp);
       attn.set(batch.field("attn").view().subarray(0, rows * H * CONTEXT), lo * H * CONTEXT);
     });
   }

@@ -52,9 +52,9 @@ export const formatBytes = (b: number): string => (b >= GB ? `${(b / GB).toFixed
  * the fast path's tables, the train and test batches, and the analysis at its end (and the
  * progress measures along the way): a chunk of the p^2 inputs and the 2-D transforms.
  */
-export function memoryEstimate(k: Pick<Kernels, "panels_size" | "pack_scratch_floats">, config: RunConfig, dims: Dims, data: Dataset): Record<string, number> {
+export function memoryEstimate(k: Pick<Kernels, "panels_size" | "pack_scratch_floats" | "mlp_stride">, config: RunConfig, dims: Dims, data: Dataset): Record<string, number> {
   const sum = (o: object): number => Object.values(o).reduce((s: number, x: number) => s + x, 0);
-  const batch = (n: number, backward: boolean): number => 4 * n + (config.path === "reference" ? sum(ReferencePath.batchFloats(dims, n, backward)) : sum(batchFloats(dims, n, backward).sizes));
+  const batch = (n: number, backward: boolean): number => 4 * n + (config.path === "reference" ? sum(ReferencePath.batchFloats(dims, n, backward)) : sum(batchFloats(k, dims, n, backward).sizes));
   const all = config.p ** 2;
   return {
     model: 4 * paramLayout(dims).total * 4,

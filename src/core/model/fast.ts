@@ -108,13 +108,16 @@ export function gatherOrder(split: Split): Int32Array {
 
 type TableName = (typeof TABLES)[number];
 
-/** The floats of each per-step table (each gradient table has its table's size). */
-export function tableFloats(k: Pick<Kernels, "panels_size">, dims: Dims): Record<TableName, number> {
+/**
+ * The floats of each per-step table (each gradient table has its table's size); P's rows are
+ * mlp_stride apart.
+ */
+export function tableFloats(k: Pick<Kernels, "panels_size" | "mlp_stride">, dims: Dims): Record<TableName, number> {
   const { d_vocab: dv, d_model: dm, n_heads: h, d_head: dh, d_mlp: dmlp } = dims;
   const hd = h * dh;
   return {
     Qt: dv * hd, Kt: dv * hd, Vt: dv * hd, S: h * dv * dv, R: (1 + h) * dv * dm,
-    P: (1 + h) * dv * dmlp, U: (1 + h) * dv * dv, WLT: dmlp * dv,
+    P: (1 + h) * dv * k.mlp_stride(dmlp), U: (1 + h) * dv * dv, WLT: dmlp * dv,
     WLTp: k.panels_size(dmlp, dv, 8), WLp: k.panels_size(dv, dmlp, 8),
   };
 }
@@ -139,10 +142,11 @@ function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): num
  * The floats of each buffer of a batch of n examples: the per-example fields, dlogits
  * transposed (its rows rounded up to 4), d attn and the whole batch's gather order.
  */
-export function batchFloats(dims: Dims, n: number, backward: boolean) {
+export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: number, backward: boolean) {
   const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
   const g = backward ? 1 : 0;
-  const widths = { attn: h * CONTEXT, post: dmlp, logits: dv, dlogits: g * dv, dpost: g * dmlp };
+  const ldp = k.mlp_stride(dmlp);
+  const widths = { attn: h * CONTEXT, post: ldp, logits: dv, dlogits: g * dv, dpost: g * ldp };
   return {
     widths,
     sizes: {
@@ -184,7 +188,7 @@ export class FastPath implements Path {
   }
 
   /** Floats the tables, their gradients, the scratch areas and the column cuts take. */
-  static tablesFloats(k: Pick<Kernels, "panels_size" | "pack_scratch_floats">, dims: Dims): number {
+  static tablesFloats(k: Pick<Kernels, "panels_size" | "pack_scratch_floats" | "mlp_stride">, dims: Dims): number {
     const sizes = tableFloats(k, dims);
     return [...TABLES, ...GRADS.map((n) => n.slice(1) as TableName)].reduce((s, n) => s + sizes[n], 0) + PARTS * scratchFloats(k, dims) + PARTS + U_PARTS + 2;
   }
@@ -197,9 +201,9 @@ export class FastPath implements Path {
   newBatch(examples: Split, backward: boolean): Batch {
     const split = backward ? inTokenOrder(examples) : examples;
     const { n } = split;
-    const { d_vocab: dv, d_mlp: dmlp } = this.model.dims;
+    const dv = this.model.dims.d_vocab;
     const engine = this.model.engine;
-    const { widths, sizes } = batchFloats(this.model.dims, n, backward);
+    const { widths, sizes } = batchFloats(engine.k, this.model.dims, n, backward);
     const whole = this.model.layBatch(split, sizes, (tokens, labels, fields) => engine.struct("FastBatch", { n, tokens, labels, ...fields, panel_rows: n }));
     whole.fields["gather_order"]?.as("i32").write(gatherOrder(split), "gather order");
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
@@ -212,12 +216,12 @@ export class FastPath implements Path {
       const f = whole.fields as Record<keyof typeof sizes, Region<"f32"> | null>;
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
-        attn: rows(f.attn, widths.attn), post: rows(f.post, dmlp), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, dmlp), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n,
+        attn: rows(f.attn, widths.attn), post: rows(f.post, widths.post), logits: rows(f.logits, dv),
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
-    return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards);
+    return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards, widths);
   }
 
   /** Tables, then the forward pass of every shard (no loss). */

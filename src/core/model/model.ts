@@ -39,7 +39,8 @@ export interface Shard {
 /**
  * A batch laid out in WASM memory: its tokens and labels, a buffer per named field (null:
  * absent), and the pointer table the core reads. `examples` are its examples in the order
- * of its rows (a path may reorder a split).
+ * of its rows (a path may reorder a split). `strides` gives the floats from one row of a
+ * field to the next where a path pads its rows (others: rows packed).
  */
 export class Batch {
   constructor(
@@ -49,6 +50,7 @@ export class Batch {
     readonly fields: Readonly<Record<string, Region<"f32"> | null>>,
     readonly table: Region<"u32">,
     readonly shards: readonly Shard[] = [],
+    readonly strides: Readonly<Record<string, number>> = {},
   ) {}
 
   get n(): number {
@@ -60,6 +62,15 @@ export class Batch {
     const r = this.fields[name];
     if (!r) throw new Error(`this batch was laid out without '${name}'${name.startsWith("d") ? " (no gradients)" : ""}`);
     return r;
+  }
+
+  /** The first `width` floats of every row of a field, rows packed (a copy if the rows are padded). */
+  rows(name: string, width: number): Float32Array {
+    const all = this.field(name).view(), stride = this.strides[name] ?? width;
+    if (stride === width) return all.subarray(0, this.n * width);
+    const out = new Float32Array(this.n * width);
+    for (let r = 0; r < this.n; r++) out.set(all.subarray(r * stride, r * stride + width), r * width);
+    return out;
   }
 }
 

@@ -44,6 +44,7 @@ export interface Kernels {
   shard_evaluate(dims: number, tables: number, batch: number, result: number): void;
   neuron_logit_grads(dims: number, tables: number, batch: number, n0: number, n1: number, scratch: number): void;
   table_grad_columns(dims: number, tables: number, batch: number, p0: number, p1: number, u0: number, u1: number): void;
+  mlp_stride(d_mlp: number): number;
   dft_twiddles(cos: number, sin: number, n: number, kcount: number): void;
   dft_rows(outCos: number, outSin: number, x: number, rows: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
   dft_cols(outCos: number, outSin: number, x: number, cols: number, n: number, ldx: number, cos: number, sin: number, kcount: number): void;
