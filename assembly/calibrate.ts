@@ -10,6 +10,6 @@ export const CALIBRATION_KC: i32 = 256;
 
 export function simd_peak(iterations: i32, buffer: usize): f32 {
   const a = buffer, b = buffer + (<usize>CALIBRATION_KC << 4), c = b + (<usize>CALIBRATION_KC << 5);
-  for (let i = 0; i < iterations; i++) tile_4x8(CALIBRATION_KC, a, 1, 4, b, 8, c, 8, 8, 4, 0);
+  for (let i = 0; i < iterations; i++) tile_4x8(CALIBRATION_KC, a, 1, 4, b, 8, c, 8, 8, 4, 0, false);
   return load<f32>(c);
 }

@@ -126,7 +126,10 @@ export function gemm_tn(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ld
 // store of C keeps only the entries where the gate (strided like C) is above 0.
 function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize, bks: i32, bjs: i32,
                  c: usize, ldc: i32, accumulate: bool, scratch: usize, gate: usize): void {
-  if (!accumulate) zero_matrix(c, m, n, ldc);
+  // A C that starts from zero and takes a single block of K is not zeroed first: its tiles add
+  // their sums to zero vectors, the same 0 + x, without a pass over C and the reloads.
+  const fresh = !accumulate && k <= KC;
+  if (!accumulate && !fresh) zero_matrix(c, m, n, ldc);
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = min(KC, k - k0);
     let ak = a + (<usize>(k0 * aks) << 2), a_is = ais, a_ks = aks, a_blk = 4 * ais;
@@ -139,10 +142,10 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
       const bkj = b + (<usize>(k0 * bks + j * bjs) << 2);
       const cols = min(8, n - j);
       let i = 0;
-      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk) << 2), a_is, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4, gated(gate, i * ldc + j));
+      for (; i + 4 <= m; i += 4) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk) << 2), a_is, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), ldc, cols, 4, gated(gate, i * ldc + j), fresh);
       // The last m % 4 rows one at a time: the same tile with all four rows on that row of A
       // and C (row strides 0), storing only the first, so every element is summed the same way.
-      for (; i < m; i++) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk + (i & 3) * a_is) << 2), 0, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1, gated(gate, i * ldc + j));
+      for (; i < m; i++) tile_4x8(kc, ak + (<usize>((i >> 2) * a_blk + (i & 3) * a_is) << 2), 0, a_ks, bkj, bks, c + (<usize>(i * ldc + j) << 2), 0, cols, 1, gated(gate, i * ldc + j), fresh);
     }
   }
 }
@@ -152,12 +155,13 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
   return gate ? gate + (<usize>index << 2) : 0;
 }
 
-// The 4x8 micro-kernel: C[0..rows, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8, rows 4 or 1;
-// with a gate (not 0), each entry of C is then kept only where the gate's is above 0.
+// The 4x8 micro-kernel: C[0..rows, 0..cols] += sum_k A(r, k) B[k, 0..8], cols <= 8, rows 4 or 1
+// (`fresh`: C is not read, the sums are added to 0); with a gate (not 0), each entry of C is
+// then kept only where the gate's is above 0.
 // The block's sum starts from zero and is added to C at the end (blocked summation: a long K
 // accumulates rounding over KC terms and K/KC blocks, not over K terms). Pointers advance by
 // constant strides so the loop body is loads and arithmetic only.
-@inline export function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32, gate: usize): void {
+@inline export function tile_4x8(kc: i32, a: usize, ais: i32, aks: i32, b: usize, ldb: i32, c: usize, ldc: i32, cols: i32, rows: i32, gate: usize, fresh: bool): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const r1 = <usize>ais << 2, r2 = r1 << 1, r3 = r1 + r2;
   const a_step = <usize>aks << 2, b_step = <usize>ldb << 2;
@@ -175,19 +179,19 @@ function blocked(m: i32, n: i32, k: i32, a: usize, ais: i32, aks: i32, b: usize,
     pb += b_step;
   }
   const row = <usize>ldc << 2;
-  add_row(c, c00, c01, cols, gate);
+  add_row(c, c00, c01, cols, gate, fresh);
   if (rows == 1) return;
-  add_row(c + row, c10, c11, cols, gate ? gate + row : 0);
-  add_row(c + 2 * row, c20, c21, cols, gate ? gate + 2 * row : 0);
-  add_row(c + 3 * row, c30, c31, cols, gate ? gate + 3 * row : 0);
+  add_row(c + row, c10, c11, cols, gate ? gate + row : 0, fresh);
+  add_row(c + 2 * row, c20, c21, cols, gate ? gate + 2 * row : 0, fresh);
+  add_row(c + 3 * row, c30, c31, cols, gate ? gate + 3 * row : 0, fresh);
 }
 
-// C[0..cols] += [lo, hi] (the first `cols` <= 8 lanes), then with a gate (not 0) 0 where the
-// gate is not above 0.
-@inline function add_row(c: usize, lo: v128, hi: v128, cols: i32, gate: usize): void {
-  let x = f32x4.add(ldv(c, 0), lo), y = f32x4.add(ldv(c, 4), hi);
+// C[0..cols] += [lo, hi] (the first `cols` <= 8 lanes; `fresh`: C = 0 + [lo, hi], C unread),
+// then with a gate (not 0) 0 where the gate is not above 0.
+@inline function add_row(c: usize, lo: v128, hi: v128, cols: i32, gate: usize, fresh: bool): void {
+  const zero = f32x4.splat(0);
+  let x = f32x4.add(fresh ? zero : ldv(c, 0), lo), y = f32x4.add(fresh ? zero : ldv(c, 4), hi);
   if (gate) {
-    const zero = f32x4.splat(0);
     x = v128.and(x, f32x4.gt(ldv(gate, 0), zero));
     y = v128.and(y, f32x4.gt(ldv(gate, 4), zero));
   }
