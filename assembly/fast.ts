@@ -67,6 +67,8 @@ export enum TablesLayout {
   da: usize;      // [n, H, CTX]  d attn (attn.hook_pattern's gradient)
   gather_order: usize; // i32 [n * CTX]  every (example b, position i) as b << 2 | i, in the order table_grad_columns takes them (whole batch only)
   panel_rows: i32; // the whole batch's n
+  gather_slots: usize;   // i32 [n, CTX]  where each (example, position) sits in the gather order (a shard: its rows)
+  gather_weights: usize; // [n * CTX, H]  each pair's attention weight in every head, in gather order (whole batch, written by the shards)
 }
 export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
@@ -75,6 +77,7 @@ export enum FastBatchLayout {
   dlogitsT = offsetof<FastBatch>("dlogitsT"), da = offsetof<FastBatch>("da"),
   gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
+  gather_slots = offsetof<FastBatch>("gather_slots"), gather_weights = offsetof<FastBatch>("gather_weights"),
   __size = offsetof<FastBatch>(),
 }
 
@@ -323,6 +326,20 @@ export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, de
   // while dlogits is in cache
   transpose(batch.dlogitsT, batch.panel_rows, batch.dlogits, dv, n, dv);
   attention_grads(dims, tb, batch, cuts, parts, u_parts);
+  gather_weights(dims, batch);
+}
+
+// Each (example, position)'s attention weights, every head's together, into its slot of the
+// gather order: what table_grad_columns multiplies each row of d pre and d logits by, read
+// there one pair after another.
+function gather_weights(dims: Dims, batch: FastBatch): void {
+  const H = dims.n_heads;
+  for (let b = 0; b < batch.n; b++) {
+    for (let i = 0; i < CTX; i++) {
+      const w = at(batch.gather_weights, load<i32>(at(batch.gather_slots, b * CTX + i)) * H);
+      for (let h = 0; h < H; h++) store<f32>(at(w, h), load<f32>(at(batch.attn, (b * H + h) * CTX + i)));
+    }
+  }
 }
 
 /**
@@ -503,15 +520,16 @@ const GATHER_AHEAD = 8;
     const zero = f32x4.splat(0);
     let a0 = zero, a1 = zero, b0 = zero, b1 = zero, c0v = zero, c1v = zero, d0 = zero, d1 = zero;
     const o = <usize>j << 2;
+    let a = at(batch.gather_weights, s * H + h);
     for (let k = s; k < e; k++) {
-      const item = load<i32>(at(batch.gather_order, k));
-      const u = at(up, (item >> 2) * width) + o, a = at(batch.attn, (item >> 2) * H * CTX + (item & 3) + h * CTX);
+      const u = at(up, (load<i32>(at(batch.gather_order, k)) >> 2) * width) + o;
       const u0 = v128.load(u), u1 = v128.load(u, 16);
       const wa = v128.load32_splat(a);
       a0 = f32x4.add(a0, f32x4.mul(wa, u0)); a1 = f32x4.add(a1, f32x4.mul(wa, u1));
-      if (count > 1) { const w = v128.load32_splat(a, 12); b0 = f32x4.add(b0, f32x4.mul(w, u0)); b1 = f32x4.add(b1, f32x4.mul(w, u1)); }
-      if (count > 2) { const w = v128.load32_splat(a, 24); c0v = f32x4.add(c0v, f32x4.mul(w, u0)); c1v = f32x4.add(c1v, f32x4.mul(w, u1)); }
-      if (count > 3) { const w = v128.load32_splat(a, 36); d0 = f32x4.add(d0, f32x4.mul(w, u0)); d1 = f32x4.add(d1, f32x4.mul(w, u1)); }
+      if (count > 1) { const w = v128.load32_splat(a, 4); b0 = f32x4.add(b0, f32x4.mul(w, u0)); b1 = f32x4.add(b1, f32x4.mul(w, u1)); }
+      if (count > 2) { const w = v128.load32_splat(a, 8); c0v = f32x4.add(c0v, f32x4.mul(w, u0)); c1v = f32x4.add(c1v, f32x4.mul(w, u1)); }
+      if (count > 3) { const w = v128.load32_splat(a, 12); d0 = f32x4.add(d0, f32x4.mul(w, u0)); d1 = f32x4.add(d1, f32x4.mul(w, u1)); }
+      a += <usize>H << 2;
     }
     const cols = min(8, c1 - j);
     store_row(dT + o, a0, a1, cols);

@@ -154,6 +154,8 @@ export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: numbe
       dlogitsT: g * n * vocabTileRows(dv),
       da: g * n * h * CONTEXT,
       gather_order: g * n * CONTEXT,
+      gather_slots: g * n * CONTEXT,
+      gather_weights: g * n * CONTEXT * h,
     },
   };
 }
@@ -205,7 +207,12 @@ export class FastPath implements Path {
     const engine = this.model.engine;
     const { widths, sizes } = batchFloats(engine.k, this.model.dims, n, backward);
     const whole = this.model.layBatch(split, sizes, (tokens, labels, fields) => engine.struct("FastBatch", { n, tokens, labels, ...fields, panel_rows: n }));
-    whole.fields["gather_order"]?.as("i32").write(gatherOrder(split), "gather order");
+    if (backward) {
+      const order = gatherOrder(split), slots = new Int32Array(order.length);
+      order.forEach((item, slot) => (slots[(item >> 2) * CONTEXT + (item & 3)] = slot));
+      whole.fields["gather_order"]!.as("i32").write(order, "gather order");
+      whole.fields["gather_slots"]!.as("i32").write(slots, "gather slots");
+    }
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.
     const perSegment = Math.max(1, Math.floor(MAX_SHARDS / split.segments.length));
@@ -217,7 +224,7 @@ export class FastPath implements Path {
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
         attn: rows(f.attn, widths.attn), post: rows(f.post, widths.post), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n,
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n, gather_slots: rows(f.gather_slots, CONTEXT), gather_weights: f.gather_weights,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
