@@ -85,6 +85,26 @@ test("steps and evaluations asked for without awaiting run one at a time, in ord
   }
 });
 
+test("a call that traps on either thread of a pool rejects the run with its error, no thread left waiting, and the pool runs on", async () => {
+  const pool = await createWorkerPool(2);
+  try {
+    const big = pool.engine.alloc("f32", 1 << 22), out = pool.engine.alloc("f32", 2);
+    const long: KernelCall = ["exp_rows", big.ptr, big.ptr, 1 << 22]; // a few ms
+    const outside = pool.engine.memory.buffer.byteLength + 4096;
+    const trap: KernelCall = ["dot", 16, outside, outside];
+    // This thread starts first and claims the first call: the trap (its own failure) or the
+    // long call, leaving the trap to the worker.
+    for (const first of [[trap, long], [long, trap]]) {
+      await assert.rejects(pool.run([first, [["exp_rows", out.ptr, out.ptr, 1]]]), /out of bounds/);
+    }
+    // the failed runs stopped at their first phase: out is still 0, then e^0, then e^1
+    await pool.run([[["exp_rows", out.ptr, out.ptr, 2]], [["exp_rows", out.ptr, out.ptr, 2]]]);
+    for (const x of out.view()) assert.ok(Math.abs(x - Math.E) < 1e-6, `${x}`);
+  } finally {
+    await pool.close();
+  }
+});
+
 test("threads claiming calls from one counter run each call exactly once", async () => {
   const engine = await newEngine();
   const out = engine.alloc("f32", 10);

@@ -14,7 +14,7 @@ const WORKER = new URL("../../workers/kernel.worker.js", import.meta.url);
 /** Workers by default: one per core, at most one per shard. */
 export const defaultWorkers = (): number => Math.max(1, Math.min(availableParallelism(), MAX_WORKERS));
 
-/** A pool of `n` worker threads sharing one engine's memory. */
+/** A pool of `n` threads sharing one engine's memory: this one and n - 1 worker threads. */
 export async function createWorkerPool(n: number): Promise<WorkerPool> {
   return WorkerPool.create(n, await WebAssembly.compile(readWasm("shared")), () => {
     const worker = new Worker(WORKER);

@@ -87,19 +87,39 @@ export function runClaimedTimed(engine: Engine, calls: PhaseCalls, sync: Int32Ar
  */
 const SPIN_MS = 0.25;
 
+/** What a thread waiting at a barrier throws when another thread of its pool has failed. */
+export class PartyFailed extends Error {
+  constructor() {
+    super("another thread of the worker pool failed");
+  }
+}
+
 /**
  * A barrier for `parties` threads, each calling this once on counter `slot` of `sync` (0
- * before): returns once all have arrived. It spins for SPIN_MS, then waits on the counter
- * (worker threads may block; a page's main thread never calls this).
+ * before): returns once all have arrived, or throws PartyFailed once counter `failed` is not
+ * 0 (see failParties). It spins for SPIN_MS, then waits on the counter (worker threads may
+ * block; a page's main thread never calls this).
  */
-export function arriveAndWait(sync: Int32Array, slot: number, parties: number): void {
+export function arriveAndWait(sync: Int32Array, slot: number, parties: number, failed: number): void {
   if (Atomics.add(sync, slot, 1) + 1 === parties) {
     Atomics.notify(sync, slot);
     return;
   }
   const deadline = performance.now() + SPIN_MS;
-  while (performance.now() < deadline) if (Atomics.load(sync, slot) === parties) return;
-  for (let seen = Atomics.load(sync, slot); seen !== parties; seen = Atomics.load(sync, slot)) Atomics.wait(sync, slot, seen);
+  while (performance.now() < deadline) {
+    if (Atomics.load(sync, slot) === parties) return;
+    if (Atomics.load(sync, failed) !== 0) throw new PartyFailed();
+  }
+  for (let seen = Atomics.load(sync, slot); seen !== parties; seen = Atomics.load(sync, slot)) {
+    if (Atomics.load(sync, failed) !== 0) throw new PartyFailed();
+    Atomics.wait(sync, slot, seen);
+  }
+}
+
+/** Sets counter `failed` and wakes every thread waiting on one of `slots`: they throw PartyFailed. */
+export function failParties(sync: Int32Array, failed: number, slots: readonly number[]): void {
+  Atomics.store(sync, failed, 1);
+  for (const slot of slots) Atomics.notify(sync, slot);
 }
 
 /** [lo, hi) ranges cutting [0, n) into `parts` nearly equal pieces. */

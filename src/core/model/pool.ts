@@ -1,50 +1,83 @@
-// A pool of worker threads sharing the core's memory: an Executor for any host. The host's
-// engine runs the `shared` build over a shared memory; every thread instantiates the same
-// compiled module over it. The host hands the threads a whole list of phases in one message;
-// for each phase they claim its kernel calls one by one from a counter they all share (a
-// thread slowed by a neighbour claims fewer), then meet at a barrier before the next. Tensors
-// never travel by message, and a step costs one round trip, not one per phase. Portable: the
-// host spawns the threads (Node's worker_threads, a page's Web Workers) and hands over their
-// Comlink remotes.
+// A pool of threads sharing the core's memory: an Executor for any host. The host's engine
+// runs the `shared` build over a shared memory; every worker thread instantiates the same
+// compiled module over it. The host hands the workers a whole list of phases in one message
+// and takes part itself: for each phase every thread claims its kernel calls one by one from a
+// counter they all share (a thread slowed by a neighbour claims fewer), then they meet at a
+// barrier before the next, and after the last. Tensors never travel by message, a step costs
+// one message each way, and neither waits on the host: it starts claiming calls while the
+// message wakes the workers, and it learns they are done at the last barrier, not from their
+// replies. So a pool of n threads spawns n - 1, and its host thread must be allowed to block
+// (Node's, a worker's; not a page's main thread). Portable: the host spawns the threads (Node's
+// worker_threads, a page's Web Workers) and hands over their Comlink remotes.
 
 import type { Remote } from "comlink";
 import { Engine } from "../wasm/engine.js";
-import { arriveAndWait, runClaimed, runClaimedTimed, type Executor, type PhaseCalls, type ThreadTiming } from "./executor.js";
+import { arriveAndWait, failParties, PartyFailed, runClaimed, runClaimedTimed, type Executor, type PhaseCalls, type ThreadTiming } from "./executor.js";
 import { MAX_WORKERS } from "./fast.js";
 
 /** Phases one run() may hold: each takes two counters of the shared sync array (claims, barrier). */
 const MAX_PHASES = 32;
+/** The counter after them: not 0 once a thread has failed, so that no other waits for it. */
+const FAILED = 2 * MAX_PHASES;
+const BARRIERS = Array.from({ length: MAX_PHASES }, (_, p) => 2 * p + 1);
 
-/** What a pool's thread does (exposed with Comlink by each host's worker entry). */
+/** How one thread runs the calls it claims from counter `slot` of `sync`: runClaimed, or runClaimedTimed. */
+type Claimer<T> = (engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number) => T;
+
+/** The threads taking part in a list of phases: an engine each over one memory, the shared counters, how many. */
+interface Parties {
+  engine: Engine;
+  sync: Int32Array;
+  parties: number;
+}
+
+// Each phase's calls, claimed from counter 2p, then the barrier on 2p + 1 (after the last
+// phase too: a thread returns once every thread is done). A thread whose call throws wakes the
+// others out of their barriers before it rethrows.
+function eachPhase<T>({ engine, sync, parties }: Parties, phases: readonly PhaseCalls[], claim: Claimer<T>): T[] {
+  try {
+    return phases.map((calls, p) => {
+      const result = claim(engine, calls, sync, 2 * p);
+      arriveAndWait(sync, 2 * p + 1, parties, FAILED);
+      return result;
+    });
+  } catch (e) {
+    if (!(e instanceof PartyFailed)) failParties(sync, FAILED, BARRIERS);
+    throw e;
+  }
+}
+
+/** What a pool's worker thread does (exposed with Comlink by each host's worker entry). */
 export function kernelWorker() {
-  let attached: { engine: Engine; sync: Int32Array; parties: number } | undefined;
+  let attached: Parties | undefined;
   const use = () => {
     if (!attached) throw new Error("worker used before attach()");
     return attached;
   };
-  // Each phase's calls, claimed from counter 2p, then (but after the last) the barrier on 2p + 1.
-  function eachPhase<T>(phases: readonly PhaseCalls[], run: (engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number) => T): T[] {
-    const { engine, sync, parties } = use();
-    return phases.map((calls, p) => {
-      const result = run(engine, calls, sync, 2 * p);
-      if (p + 1 < phases.length) arriveAndWait(sync, 2 * p + 1, parties);
-      return result;
-    });
-  }
   return {
     async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number): Promise<void> {
       attached = { engine: await Engine.create(module, memory), sync, parties };
     },
     run(phases: readonly PhaseCalls[]): void {
-      eachPhase(phases, runClaimed);
+      eachPhase(use(), phases, runClaimed);
     },
     runTimed(phases: readonly PhaseCalls[]): ThreadTiming[] {
-      return eachPhase(phases, runClaimedTimed);
+      return eachPhase(use(), phases, runClaimedTimed);
     },
   };
 }
 
 export type KernelWorker = ReturnType<typeof kernelWorker>;
+
+// A pool's host thread waits at its barriers: refused where a thread may not block (a page's
+// main thread, where Atomics.wait throws whatever the values).
+function assertMayBlock(): void {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+  } catch {
+    throw new Error("a worker pool runs part of every step on the thread that creates it, which waits at barriers (Atomics.wait): create it in a worker (or on Node), not on a page's main thread");
+  }
+}
 
 /** A thread of the pool, as the host spawned it. */
 export interface PoolThread {
@@ -63,29 +96,50 @@ export class WorkerPool implements Executor {
   /** True while the threads run a list of phases (they share one set of counters). */
   private running = false;
 
+  /** The threads that share a step: this one and the spawned ones. */
   get workers(): number {
-    return this.threads.length;
+    return this.threads.length + 1;
   }
 
-  /** An engine on a new shared memory, running `module` (the shared build), and `n` threads from `spawn` attached to it. */
+  /**
+   * An engine on a new shared memory, running `module` (the shared build), and the n - 1
+   * threads from `spawn` attached to it that share each step with this one.
+   */
   static async create(n: number, module: WebAssembly.Module, spawn: () => PoolThread): Promise<WorkerPool> {
     if (!Number.isInteger(n) || n < 2 || n > MAX_WORKERS) throw new RangeError(`a pool needs 2 to ${MAX_WORKERS} workers, got ${n}`);
+    assertMayBlock();
     const memory = Engine.sharedMemory();
     const engine = await Engine.create(module, memory);
-    const threads = Array.from({ length: n }, spawn);
-    const sync = new Int32Array(new SharedArrayBuffer(4 * 2 * MAX_PHASES));
+    const threads = Array.from({ length: n - 1 }, spawn);
+    const sync = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
     await Promise.all(threads.map((t) => t.remote.attach(module, memory, sync, n)));
     return new WorkerPool(engine, threads, sync);
   }
 
   /** Every thread claims each phase's calls until none is left, then waits for the others. */
   async run(phases: readonly PhaseCalls[]): Promise<void> {
-    await this.exclusively(phases, () => Promise.all(this.threads.map((t) => t.remote.run(phases))));
+    await this.exclusively(phases, () => this.alongside((t) => t.remote.run(phases), (me) => void eachPhase(me, phases, runClaimed)));
   }
 
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
-    const byThread = await this.exclusively(phases, () => Promise.all(this.threads.map((t) => t.remote.runTimed(phases))));
+    const byThread = await this.exclusively(phases, () => this.alongside((t) => t.remote.runTimed(phases), (me) => eachPhase(me, phases, runClaimedTimed)));
     return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
+  }
+
+  // Starts the workers, does this thread's share, and gives every thread's result, this one's
+  // first. Once this thread is past the last barrier the workers are done too, so their
+  // replies are on their way.
+  private async alongside<R>(start: (t: PoolThread) => Promise<R>, here: (me: Parties) => R): Promise<R[]> {
+    const replies = this.threads.map(start);
+    try {
+      const mine = here({ engine: this.engine, sync: this.sync, parties: this.workers });
+      return [mine, ...(await Promise.all(replies))];
+    } catch (e) {
+      // The error of the thread that failed, not the others' PartyFailed (Comlink passes a
+      // worker's error on by its message).
+      const errors = (await Promise.allSettled(replies)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      throw [e, ...errors].find((x) => !(x instanceof Error && x.message === new PartyFailed().message)) ?? e;
+    }
   }
 
   async close(): Promise<void> {
@@ -99,6 +153,7 @@ export class WorkerPool implements Executor {
     if (this.running) throw new Error("this worker pool is already running phases: await the previous run() before the next (a Trainer does this for its steps)");
     this.running = true;
     this.sync.fill(0, 0, 2 * phases.length);
+    Atomics.store(this.sync, FAILED, 0);
     try {
       return await start();
     } finally {
