@@ -181,7 +181,9 @@ const SHAPES: [string, Shape[]][] = [
 // The WebAssembly SIMD peak of this machine for the GEMMs' micro-kernel, measured now
 // (assembly/calibrate.ts: the 4x8 tile on L1-resident operands, 64 * 256 flops per iteration).
 async function simdPeak(engine: Engine): Promise<number> {
-  const iterations = 20_000;
+  // Calls of about 0.7 ms, as short as the products it is compared with: on a shared machine
+  // a longer call is more often cut into by a neighbour, and its fastest run reads low.
+  const iterations = 2_000;
   const buffer = engine.alloc("f32", 256 * 12 + 32).ptr;
   // Its first calls run in V8's baseline tier, and a running call never switches tier:
   // call it often, then give the optimising compiler (a background thread) time to finish.
