@@ -105,6 +105,20 @@ test("a call that traps on either thread of a pool rejects the run with its erro
   }
 });
 
+test("a pool is refused, with the reason, where its thread may not block (a page's main thread, where Atomics.wait throws)", async () => {
+  const wait = Atomics.wait;
+  Atomics.wait = () => {
+    throw new TypeError("Atomics.wait cannot be called in this context");
+  };
+  try {
+    await assert.rejects(createWorkerPool(2), /waits at barriers \(Atomics\.wait\): create it in a worker \(or on Node\), not on a page's main thread/);
+  } finally {
+    Atomics.wait = wait;
+  }
+  const pool = await createWorkerPool(2); // and made where it may
+  await pool.close();
+});
+
 test("threads claiming calls from one counter run each call exactly once", async () => {
   const engine = await newEngine();
   const out = engine.alloc("f32", 10);
