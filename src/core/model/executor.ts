@@ -91,8 +91,12 @@ const SPIN_MS = 0.25;
 export class PartyFailed extends Error {
   constructor() {
     super("another thread of the worker pool failed");
+    this.name = "PartyFailed";
   }
 }
+
+/** A PartyFailed, here or from a worker (Comlink passes an error on by its name and message). */
+export const isPartyFailed = (e: unknown): boolean => e instanceof Error && e.name === "PartyFailed";
 
 /**
  * A barrier for `parties` threads, each calling this once on counter `slot` of `sync` (0

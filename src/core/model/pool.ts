@@ -12,7 +12,7 @@
 
 import type { Remote } from "comlink";
 import { Engine } from "../wasm/engine.js";
-import { arriveAndWait, failParties, PartyFailed, runClaimed, runClaimedTimed, type Executor, type PhaseCalls, type ThreadTiming } from "./executor.js";
+import { arriveAndWait, failParties, isPartyFailed, runClaimed, runClaimedTimed, type Executor, type PhaseCalls, type ThreadTiming } from "./executor.js";
 import { MAX_WORKERS } from "./fast.js";
 
 /** Phases one run() may hold: each takes two counters of the shared sync array (claims, barrier). */
@@ -42,7 +42,7 @@ function eachPhase<T>({ engine, sync, parties }: Parties, phases: readonly Phase
       return result;
     });
   } catch (e) {
-    if (!(e instanceof PartyFailed)) failParties(sync, FAILED, BARRIERS);
+    if (!isPartyFailed(e)) failParties(sync, FAILED, BARRIERS);
     throw e;
   }
 }
@@ -135,10 +135,9 @@ export class WorkerPool implements Executor {
       const mine = here({ engine: this.engine, sync: this.sync, parties: this.workers });
       return [mine, ...(await Promise.all(replies))];
     } catch (e) {
-      // The error of the thread that failed, not the others' PartyFailed (Comlink passes a
-      // worker's error on by its message).
+      // The error of the thread that failed, not the others' PartyFailed.
       const errors = (await Promise.allSettled(replies)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
-      throw [e, ...errors].find((x) => !(x instanceof Error && x.message === new PartyFailed().message)) ?? e;
+      throw [e, ...errors].find((x) => !isPartyFailed(x)) ?? e;
     }
   }
 
