@@ -59,7 +59,7 @@ export enum TablesLayout {
   tokens: usize;  // i32 [n, 3]
   labels: usize;  // i32 [n]
   attn: usize;    // [n, H, 3]   attn.hook_pattern of the last query
-  post: usize;    // [n, dmlp]   mlp.hook_post (rows mlp_stride(dmlp) apart) (each row mixed and put through the ReLU in one pass)
+  post: usize;    // [n, dmlp]   mlp.hook_post (rows mlp_stride(dmlp) apart; each row mixed and put through the ReLU in one pass)
   logits: usize;  // [n, dv]
   dlogits: usize; // [n, dv]     (0 in a forward-only batch)
   dpost: usize;   // [n, dmlp]   (rows mlp_stride(dmlp) apart; overwritten in place by d pre)

@@ -139,8 +139,9 @@ function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): num
 }
 
 /**
- * The floats of each buffer of a batch of n examples: the per-example fields, dlogits
- * transposed (its rows rounded up to 4), d attn and the whole batch's gather order.
+ * The floats of each buffer of a batch of n examples: the per-example fields (rows of post
+ * and d pre mlp_stride apart), dlogits transposed (its rows rounded up to 4), d attn, and the
+ * whole batch's gather order, each pair's slot in it and the attention weights in its order.
  */
 export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: number, backward: boolean) {
   const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
