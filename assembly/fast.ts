@@ -226,7 +226,7 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
 // out = T_0[t2] + sum_{h, i} a_hi T_{1+h}[t_i], rows of `width` floats `ld` apart, blocks of dv rows;
 // with `relu`, max(out, 0). Two heads per pass over out, each head's three rows summed first
 // and added in head order.
-function mix_rows(out: usize, table: usize, width: i32, ld: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize, relu: bool): void {
+@inline function mix_rows(out: usize, table: usize, width: i32, ld: i32, dv: i32, H: i32, t0: i32, t1: i32, t2: i32, pat: usize, relu: bool): void {
   let src = at(table, t2 * ld);
   if (H == 0) {
     memory.copy(out, src, <usize>width << 2);
@@ -241,29 +241,34 @@ function mix_rows(out: usize, table: usize, width: i32, ld: i32, dv: i32, H: i32
   }
 }
 
-// out = src + (heads h and, when `two`, h + 1 of the mix), max(., 0) with `relu`.
+// out = src + (heads h and, when `two`, h + 1 of the mix), max(., 0) with `relu`. Every row is
+// walked by a pointer of its own (V8 then adds nothing to an address a load uses), and the
+// weights are splatted by loads (kept in vector registers, where splats of f32 locals were
+// broadcast again on every pass of the loop).
 @inline function mix_heads(two: bool, relu: bool, out: usize, src: usize, table: usize, width: i32, ld: i32, dv: i32, t0: i32, t1: i32, t2: i32, a: usize, h: i32): void {
   const rs = <usize>(dv * ld) << 2;
-  const A0 = at(table, ((1 + h) * dv + t0) * ld), A1 = at(table, ((1 + h) * dv + t1) * ld), A2 = at(table, ((1 + h) * dv + t2) * ld);
-  const a0 = load<f32>(a), a1 = load<f32>(a, 4), a2 = load<f32>(a, 8);
-  const b0 = two ? load<f32>(a, 12) : 0, b1 = two ? load<f32>(a, 16) : 0, b2 = two ? load<f32>(a, 20) : 0;
-  const va0 = f32x4.splat(a0), va1 = f32x4.splat(a1), va2 = f32x4.splat(a2);
-  const vb0 = f32x4.splat(b0), vb1 = f32x4.splat(b1), vb2 = f32x4.splat(b2);
+  let A0 = at(table, ((1 + h) * dv + t0) * ld), A1 = at(table, ((1 + h) * dv + t1) * ld), A2 = at(table, ((1 + h) * dv + t2) * ld);
+  let B0 = A0 + rs, B1 = A1 + rs, B2 = A2 + rs;
+  const va0 = v128.load32_splat(a), va1 = v128.load32_splat(a, 4), va2 = v128.load32_splat(a, 8);
   const zero = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= width; j += 4) {
-    const o = <usize>j << 2;
-    let v = f32x4.add(v128.load(src + o), f32x4.add(f32x4.add(f32x4.mul(va0, v128.load(A0 + o)), f32x4.mul(va1, v128.load(A1 + o))), f32x4.mul(va2, v128.load(A2 + o))));
-    if (two) v = f32x4.add(v, f32x4.add(f32x4.add(f32x4.mul(vb0, v128.load(A0 + rs + o)), f32x4.mul(vb1, v128.load(A1 + rs + o))), f32x4.mul(vb2, v128.load(A2 + rs + o))));
+  const vb0 = two ? v128.load32_splat(a, 12) : zero, vb1 = two ? v128.load32_splat(a, 16) : zero, vb2 = two ? v128.load32_splat(a, 20) : zero;
+  let s = src, d = out;
+  const end = out + (<usize>(width & ~3) << 2);
+  while (d < end) {
+    let v = f32x4.add(v128.load(s), f32x4.add(f32x4.add(f32x4.mul(va0, v128.load(A0)), f32x4.mul(va1, v128.load(A1))), f32x4.mul(va2, v128.load(A2))));
+    if (two) v = f32x4.add(v, f32x4.add(f32x4.add(f32x4.mul(vb0, v128.load(B0)), f32x4.mul(vb1, v128.load(B1))), f32x4.mul(vb2, v128.load(B2))));
     if (relu) v = f32x4.pmax(v, zero); // v < 0 ? 0 : v, NaN stays (x86's maxps; f32x4.max, which also makes -0 into +0, takes several instructions)
-    v128.store(out + o, v);
+    v128.store(d, v);
+    s += 16; d += 16; A0 += 16; A1 += 16; A2 += 16; B0 += 16; B1 += 16; B2 += 16;
   }
-  for (; j < width; j++) {
-    const o = <usize>j << 2;
-    let v = load<f32>(src + o) + ((a0 * load<f32>(A0 + o) + a1 * load<f32>(A1 + o)) + a2 * load<f32>(A2 + o));
-    if (two) v = v + ((b0 * load<f32>(A0 + rs + o) + b1 * load<f32>(A1 + rs + o)) + b2 * load<f32>(A2 + rs + o));
+  for (let j = width & ~3; j < width; j++) { // the last width % 4 floats
+    const a0 = f32x4.extract_lane(va0, 0), a1 = f32x4.extract_lane(va1, 0), a2 = f32x4.extract_lane(va2, 0);
+    const b0 = f32x4.extract_lane(vb0, 0), b1 = f32x4.extract_lane(vb1, 0), b2 = f32x4.extract_lane(vb2, 0);
+    let v = load<f32>(s) + ((a0 * load<f32>(A0) + a1 * load<f32>(A1)) + a2 * load<f32>(A2));
+    if (two) v = v + ((b0 * load<f32>(B0) + b1 * load<f32>(B1)) + b2 * load<f32>(B2));
     if (relu) v = max<f32>(v, 0);
-    store<f32>(out + o, v);
+    store<f32>(d, v);
+    s += 4; d += 4; A0 += 4; A1 += 4; A2 += 4; B0 += 4; B1 += 4; B2 += 4;
   }
 }
 
