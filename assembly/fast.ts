@@ -21,6 +21,7 @@
 
 import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, pack_panels, store_row } from "./gemm";
 import { relu_forward, cross_entropy, count_correct } from "./nn";
+import { mathf_exp_f32x4 } from "./expf";
 import { Dims, Weights } from "./model";
 
 /** The per-step token tables and their gradients (host-laid-out). */
@@ -213,10 +214,7 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
     const tok = batch.tokens + (<usize>(b * CTX) << 2);
     const t0 = load<i32>(tok), t1 = load<i32>(tok, 4), t2 = load<i32>(tok, 8);
     const pat = at(batch.attn, b * H * CTX);
-    for (let h = 0; h < H; h++) {
-      const row = at(tb.S, (h * dv + t2) * dv);
-      softmax3(at(pat, h * CTX), load<f32>(at(row, t0)), load<f32>(at(row, t1)), load<f32>(at(row, t2)));
-    }
+    for (let h = 0; h < H; h += 4) softmax3_heads(pat, tb.S, dv, h, min(4, H - h), t0, t1, t2);
     mix_rows(at(batch.post, b * ldp), tb.P, dmlp, ldp, dv, H, t0, t1, t2, pat, true); // pre, then post = relu(pre)
     mix_rows(at(batch.logits, b * dv), tb.U, dv, dv, dv, H, t0, t1, t2, pat, false);
   }
@@ -276,13 +274,31 @@ export function batch_forward(dims: Dims, tb: Tables, batch: FastBatch): void {
   store<f32>(p, load<f32>(p) + x);
 }
 
-@inline function softmax3(out: usize, s0: f32, s1: f32, s2: f32): void {
-  const mx = max(max(s0, s1), s2);
-  const e0 = Mathf.exp(s0 - mx), e1 = Mathf.exp(s1 - mx), e2 = Mathf.exp(s2 - mx);
-  const sum = e0 + e1 + e2;
-  store<f32>(out, e0 / sum);
-  store<f32>(out, e1 / sum, 4);
-  store<f32>(out, e2 / sum, 8);
+// Heads h..h + count - 1 (count <= 4, one a lane) of an example's attention pattern: the
+// softmax over its three keys of the query t2's scores, a_i = e^(s_i - max) / sum_j e^(s_j - max),
+// the same floats as one head at a time with Mathf.exp (mathf_exp_f32x4).
+@inline function softmax3_heads(pat: usize, S: usize, dv: i32, h: i32, count: i32, t0: i32, t1: i32, t2: i32): void {
+  const s0 = head_scores(S, dv, h, count, t2, t0), s1 = head_scores(S, dv, h, count, t2, t1), s2 = head_scores(S, dv, h, count, t2, t2);
+  const mx = f32x4.max(f32x4.max(s0, s1), s2);
+  const e0 = mathf_exp_f32x4(f32x4.sub(s0, mx)), e1 = mathf_exp_f32x4(f32x4.sub(s1, mx)), e2 = mathf_exp_f32x4(f32x4.sub(s2, mx));
+  const sum = f32x4.add(f32x4.add(e0, e1), e2);
+  const a0 = f32x4.div(e0, sum), a1 = f32x4.div(e1, sum), a2 = f32x4.div(e2, sum);
+  const p = at(pat, h * CTX); // head h + k's three weights: lane k of a0, a1, a2
+  store<f32>(p, f32x4.extract_lane(a0, 0)); store<f32>(p, f32x4.extract_lane(a1, 0), 4); store<f32>(p, f32x4.extract_lane(a2, 0), 8);
+  if (count > 1) { store<f32>(p, f32x4.extract_lane(a0, 1), 12); store<f32>(p, f32x4.extract_lane(a1, 1), 16); store<f32>(p, f32x4.extract_lane(a2, 1), 20); }
+  if (count > 2) { store<f32>(p, f32x4.extract_lane(a0, 2), 24); store<f32>(p, f32x4.extract_lane(a1, 2), 28); store<f32>(p, f32x4.extract_lane(a2, 2), 32); }
+  if (count > 3) { store<f32>(p, f32x4.extract_lane(a0, 3), 36); store<f32>(p, f32x4.extract_lane(a1, 3), 40); store<f32>(p, f32x4.extract_lane(a2, 3), 44); }
+}
+
+// S[h + k][u][t] in lane k < count (0 in the others).
+@inline function head_scores(S: usize, dv: i32, h: i32, count: i32, u: i32, t: i32): v128 {
+  const heads = <usize>(dv * dv) << 2, p = at(S, (h * dv + u) * dv + t);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(p));
+  if (count > 1) v = f32x4.replace_lane(v, 1, load<f32>(p + heads));
+  if (count > 2) v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * heads));
+  if (count > 3) v = f32x4.replace_lane(v, 3, load<f32>(p + 3 * heads));
+  return v;
 }
 
 // ---- small helpers ----

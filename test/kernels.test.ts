@@ -172,6 +172,20 @@ test("exp_rows (the softmax's SIMD exp) is within 2 ulp of Math.exp, 0 where e^x
   assert.equal(e[7], 1, "e^0 is exactly 1");
 });
 
+test("mathf_exp_rows (the attention softmax's exp, four lanes at a time) gives Mathf.exp's floats, its special cases included", async () => {
+  const engine = await newEngine();
+  // Wide and narrow ranges, the edges of the special paths (|x| >= 88, underflow near -104,
+  // overflow above 88.7), infinities, NaN and signed zeros.
+  const special = [0, -0, 88, -88, -87.99, 88.7, 88.8, -103.9, -104, -150, Infinity, -Infinity, NaN, 1e-30, -1e-30, 0.5];
+  const x = Float32Array.from({ length: 40_000 }, (_, i) => (i < special.length ? special[i]! : Math.sin(i) * (i % 7 === 0 ? 100 : 20)));
+  const px = put(engine, x), lanes = engine.alloc("f32", x.length), one = engine.alloc("f32", 1);
+  engine.k.mathf_exp_rows(lanes.ptr, px.ptr, x.length);
+  for (let i = 0; i < x.length; i++) {
+    engine.k.mathf_exp_rows(one.ptr, px.ptr + 4 * i, 1); // a single float: Mathf.exp itself
+    assert.ok(Object.is(lanes.view()[i], one.view()[0]), `e^${x[i]}: ${lanes.view()[i]} on four lanes, ${one.view()[0]} from Mathf.exp`);
+  }
+});
+
 test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, also on confident logits", async () => {
   const engine = await newEngine();
   const rows = 37, n = 102;

@@ -23,6 +23,7 @@ export interface Kernels {
   gemm_tn_packing(m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: boolean, scratch: number): void;
   pack_scratch_floats(m: number): number;
   exp_rows(out: number, inp: number, n: number): void;
+  mathf_exp_rows(out: number, inp: number, n: number): void;
   relu_forward(out: number, inp: number, n: number): void;
   relu_backward(dinp: number, dout: number, inp: number, n: number): void;
   cross_entropy(logits: number, labels: number, rows: number, n: number, dlogits: number, denominator: number): number;
