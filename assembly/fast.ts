@@ -70,6 +70,7 @@ export enum TablesLayout {
   panel_rows: i32; // the whole batch's n
   gather_slots: usize;   // i32 [n, CTX]  where each (example, position) sits in the gather order (a shard: its rows)
   gather_weights: usize; // [n * CTX, H]  each pair's attention weight in every head, in gather order (whole batch, written by the shards)
+  last_order: usize;     // i32 [n]  every example grouped by its last token, in batch order within a token (whole batch only)
 }
 export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
@@ -79,6 +80,7 @@ export enum FastBatchLayout {
   gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
   gather_slots = offsetof<FastBatch>("gather_slots"), gather_weights = offsetof<FastBatch>("gather_weights"),
+  last_order = offsetof<FastBatch>("last_order"),
   __size = offsetof<FastBatch>(),
 }
 
@@ -479,14 +481,16 @@ export function neuron_logit_grads(dims: Dims, tb: Tables, batch: FastBatch, n0:
  * registers a few columns at a time, in batch order.
  */
 export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0: i32, p1: i32, u0: i32, u1: i32): void {
-  const dv = dims.d_vocab, dmlp = dims.d_mlp, pairs = batch.n * CTX;
-  let s = 0;
+  const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n, pairs = n * CTX;
+  let s = 0, ls = 0;
   for (let t = 0; t < dv; t++) {
-    let e = s;
+    let e = s, le = ls;
     while (e < pairs && pair_token(batch, e) == t) e++;
-    token_grads(dims, batch, tb.dP, mlp_stride(dmlp), batch.dpost, t, s, e, p0, p1);
-    if (u1 > u0) token_grads(dims, batch, tb.dU, dv, batch.dlogits, t, s, e, u0, u1);
+    while (le < n && load<i32>(at(batch.tokens, load<i32>(at(batch.last_order, le)) * CTX + CTX - 1)) == t) le++;
+    token_grads(dims, batch, tb.dP, mlp_stride(dmlp), batch.dpost, t, s, e, ls, le, p0, p1);
+    if (u1 > u0) token_grads(dims, batch, tb.dU, dv, batch.dlogits, t, s, e, ls, le, u0, u1);
     s = e;
+    ls = le;
   }
 }
 
@@ -498,14 +502,12 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0:
 
 // Token t's rows of one table's gradient (dT = dP or dU; its rows and those of `up`, d pre or
 // d logits, `width` floats apart) over columns [c0, c1), from pairs [s, e) of the gather
-// order: dT_{1+h}[t] and dT_0[t].
-function token_grads(dims: Dims, batch: FastBatch, dT: usize, width: i32, up: usize, t: i32, s: i32, e: i32, c0: i32, c1: i32): void {
+// order (dT_{1+h}[t]) and examples [ls, le) of the last-token order (dT_0[t]).
+function token_grads(dims: Dims, batch: FastBatch, dT: usize, width: i32, up: usize, t: i32, s: i32, e: i32, ls: i32, le: i32, c0: i32, c1: i32): void {
   const dv = dims.d_vocab, H = dims.n_heads, pairs = batch.n * CTX;
   const heads = <usize>(dv * width) << 2; // bytes from one head's table to the next
-  let last = false; // a pair at the last position (dT_0[t] has terms)
   for (let j = s; j < e; j++) {
     if (j + GATHER_AHEAD < pairs) touch(at(up, (load<i32>(at(batch.gather_order, j + GATHER_AHEAD)) >> 2) * width), c0, c1);
-    last = last || (load<i32>(at(batch.gather_order, j)) & 3) == CTX - 1;
   }
   for (let h = 0; h < H; h += 4) {
     const dTh = at(dT, ((1 + h) * dv + t) * width);
@@ -515,9 +517,7 @@ function token_grads(dims: Dims, batch: FastBatch, dT: usize, width: i32, up: us
     else if (count == 2) head_sums(2, batch, H, h, dTh, heads, up, width, s, e, c0, c1);
     else head_sums(1, batch, H, h, dTh, heads, up, width, s, e, c0, c1);
   }
-  const dT0 = at(dT, t * width);
-  if (last) last_position_sum(batch, dT0, up, width, s, e, c0, c1);
-  else memory.fill(at(dT0, c0), 0, <usize>(c1 - c0) << 2);
+  last_position_sum(batch, at(dT, t * width), up, width, ls, le, c0, c1);
 }
 
 // How many pairs ahead token_grads touches the rows it will read.
@@ -560,16 +560,15 @@ const GATHER_AHEAD = 8;
   }
 }
 
-// dT_0[t] = sum of up_b over the pairs in [s, e) at the last position, columns [c0, c1), in
-// pair order (8 columns at a time, as head_sums).
-function last_position_sum(batch: FastBatch, dT0: usize, up: usize, width: i32, s: i32, e: i32, c0: i32, c1: i32): void {
+// dT_0[t] = sum of up_b over examples [ls, le) of the last-token order (those whose last token
+// is t), columns [c0, c1), in batch order (8 columns at a time, as head_sums); 0 without any.
+function last_position_sum(batch: FastBatch, dT0: usize, up: usize, width: i32, ls: i32, le: i32, c0: i32, c1: i32): void {
+  const order = at(batch.last_order, ls), end = at(batch.last_order, le), row = <usize>width << 2;
   for (let j = c0; j < c1; j += 8) {
     const o = <usize>j << 2;
     let a0 = f32x4.splat(0), a1 = a0;
-    for (let k = s; k < e; k++) {
-      const item = load<i32>(at(batch.gather_order, k));
-      if ((item & 3) != CTX - 1) continue;
-      const u = at(up, (item >> 2) * width) + o;
+    for (let k = order; k < end; k += 4) {
+      const u = up + <usize>load<i32>(k) * row + o;
       a0 = f32x4.add(a0, v128.load(u)); a1 = f32x4.add(a1, v128.load(u, 16));
     }
     store_row(dT0 + o, a0, a1, min(8, c1 - j));

@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
 import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.js";
-import { gatherOrder, type FastPath, type PhaseTiming } from "../src/core/model/fast.js";
+import { gatherOrder, lastTokenOrder, type FastPath, type PhaseTiming } from "../src/core/model/fast.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
 import { createWorkerPool } from "../src/node/pool.js";
@@ -129,7 +129,7 @@ test("threads claiming calls from one counter run each call exactly once", async
   assert.deepEqual([...out.view()], Array(10).fill(1), "e^0 = 1 once; a second run would give e^1");
 });
 
-test("the gather order takes every (example, position) once, grouped by token in token order, in batch order within a token", async () => {
+test("the gather order takes every (example, position) once, grouped by token in token order, in batch order within a token; the last-token order its pairs at the last position", async () => {
   const run = Run.assemble(await newEngine(), resolveConfig({ ...CONFIG, task: "add,sub,mul,a^2+b^2" }));
   const split = run.train.examples;
   const order = [...gatherOrder(split)];
@@ -139,6 +139,8 @@ test("the gather order takes every (example, position) once, grouped by token in
     const [prev, item] = [order[j - 1]!, order[j]!];
     assert.ok(token(prev) < token(item) || (token(prev) === token(item) && prev < item), `pair ${j}: token ${token(prev)} then ${token(item)}`);
   }
+  // the last-token order: the pairs at the last position, in the same order
+  assert.deepEqual([...lastTokenOrder(split)], order.filter((item) => (item & 3) === 2).map((item) => item >> 2));
   run.dispose();
 });
 

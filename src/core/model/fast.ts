@@ -107,6 +107,16 @@ export function gatherOrder(split: Split): Int32Array {
   return Int32Array.from(groups.flatMap((g) => g ?? []));
 }
 
+/**
+ * Every example of a split grouped by its last token, in batch order within a token: the
+ * order in which table_grad_columns sums dP_0 and dU_0, the rows every example adds in whole.
+ */
+export function lastTokenOrder(split: Split): Int32Array {
+  const groups: number[][] = [];
+  for (let b = 0; b < split.n; b++) (groups[split.tokens[b * CONTEXT + CONTEXT - 1]!] ??= []).push(b);
+  return Int32Array.from(groups.flatMap((g) => g ?? []));
+}
+
 type TableName = (typeof TABLES)[number];
 
 /**
@@ -142,7 +152,8 @@ function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): num
 /**
  * The floats of each buffer of a batch of n examples: the per-example fields (rows of post
  * and d pre mlp_stride apart), dlogits transposed (its rows rounded up to 4), d attn, and the
- * whole batch's gather order, each pair's slot in it and the attention weights in its order.
+ * whole batch's gather order, each pair's slot in it, the attention weights in its order, and
+ * its last-token order.
  */
 export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: number, backward: boolean) {
   const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
@@ -158,6 +169,7 @@ export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: numbe
       gather_order: g * n * CONTEXT,
       gather_slots: g * n * CONTEXT,
       gather_weights: g * n * CONTEXT * h,
+      last_order: g * n,
     },
   };
 }
@@ -214,6 +226,7 @@ export class FastPath implements Path {
       order.forEach((item, slot) => (slots[(item >> 2) * CONTEXT + (item & 3)] = slot));
       whole.fields["gather_order"]!.as("i32").write(order, "gather order");
       whole.fields["gather_slots"]!.as("i32").write(slots, "gather slots");
+      whole.fields["last_order"]!.as("i32").write(lastTokenOrder(split), "last-token order");
     }
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.
@@ -226,7 +239,7 @@ export class FastPath implements Path {
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
         attn: rows(f.attn, widths.attn), post: rows(f.post, widths.post), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n, gather_slots: rows(f.gather_slots, CONTEXT), gather_weights: f.gather_weights,
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n, gather_slots: rows(f.gather_slots, CONTEXT), gather_weights: f.gather_weights, last_order: null,
       });
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
