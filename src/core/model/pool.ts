@@ -17,9 +17,15 @@ import { MAX_WORKERS } from "./fast.js";
 
 /** Phases one run() may hold: each takes two counters of the shared sync array (claims, barrier). */
 const MAX_PHASES = 32;
-/** The counter after them: not 0 once a thread has failed, so that no other waits for it. */
-const FAILED = 2 * MAX_PHASES;
-const BARRIERS = Array.from({ length: MAX_PHASES }, (_, p) => 2 * p + 1);
+/**
+ * Runs take turns between two sets of counters, so a run can zero its set while the workers'
+ * replies to the one before are still on their way (they are past its barriers, out of the
+ * other set): the host does not wait for them.
+ */
+const SETS = 2;
+/** The counter after the sets: not 0 once a thread has failed, so that no other waits for it. */
+const FAILED = SETS * 2 * MAX_PHASES;
+const BARRIERS = Array.from({ length: SETS * MAX_PHASES }, (_, p) => 2 * p + 1);
 
 /** How one thread runs the calls it claims from counter `slot` of `sync`: runClaimed, or runClaimedTimed. */
 type Claimer<T> = (engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number) => T;
@@ -31,14 +37,14 @@ interface Parties {
   parties: number;
 }
 
-// Each phase's calls, claimed from counter 2p, then the barrier on 2p + 1 (after the last
-// phase too: a thread returns once every thread is done). A thread whose call throws wakes the
-// others out of their barriers before it rethrows.
-function eachPhase<T>({ engine, sync, parties }: Parties, phases: readonly PhaseCalls[], claim: Claimer<T>): T[] {
+// Each phase's calls, claimed from counter base + 2p, then the barrier on base + 2p + 1
+// (after the last phase too: a thread returns once every thread is done). A thread whose call
+// throws wakes the others out of their barriers before it rethrows.
+function eachPhase<T>({ engine, sync, parties }: Parties, phases: readonly PhaseCalls[], base: number, claim: Claimer<T>): T[] {
   try {
     return phases.map((calls, p) => {
-      const result = claim(engine, calls, sync, 2 * p);
-      arriveAndWait(sync, 2 * p + 1, parties, FAILED);
+      const result = claim(engine, calls, sync, base + 2 * p);
+      arriveAndWait(sync, base + 2 * p + 1, parties, FAILED);
       return result;
     });
   } catch (e) {
@@ -58,11 +64,11 @@ export function kernelWorker() {
     async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number): Promise<void> {
       attached = { engine: await Engine.create(module, memory), sync, parties };
     },
-    run(phases: readonly PhaseCalls[]): void {
-      eachPhase(use(), phases, runClaimed);
+    run(phases: readonly PhaseCalls[], base: number): void {
+      eachPhase(use(), phases, base, runClaimed);
     },
-    runTimed(phases: readonly PhaseCalls[]): ThreadTiming[] {
-      return eachPhase(use(), phases, runClaimedTimed);
+    runTimed(phases: readonly PhaseCalls[], base: number): ThreadTiming[] {
+      return eachPhase(use(), phases, base, runClaimedTimed);
     },
   };
 }
@@ -93,8 +99,12 @@ export class WorkerPool implements Executor {
     private readonly sync: Int32Array,
   ) {}
 
-  /** True while the threads run a list of phases (they share one set of counters). */
+  /** True while the threads run a list of phases. */
   private running = false;
+  /** The set of counters of the latest run (they take turns). */
+  private set = 0;
+  /** A worker's error that reached its reply after the host had finished that run, for the next. */
+  private lateFailure: unknown;
 
   /** The threads that share a step: this one and the spawned ones. */
   get workers(): number {
@@ -116,27 +126,33 @@ export class WorkerPool implements Executor {
     return new WorkerPool(engine, threads, sync);
   }
 
-  /** Every thread claims each phase's calls until none is left, then waits for the others. */
+  /**
+   * Every thread claims each phase's calls until none is left, then waits for the others.
+   * Resolves once this thread is past the last barrier, when every thread is done: the
+   * workers' replies are not waited for (the next run uses the other set of counters).
+   */
   async run(phases: readonly PhaseCalls[]): Promise<void> {
-    await this.exclusively(phases, () => this.alongside((t) => t.remote.run(phases), (me) => void eachPhase(me, phases, runClaimed)));
+    await this.exclusively(phases, (base) => this.alongside((t) => t.remote.run(phases, base), (me) => void eachPhase(me, phases, base, runClaimed), false));
   }
 
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
-    const byThread = await this.exclusively(phases, () => this.alongside((t) => t.remote.runTimed(phases), (me) => eachPhase(me, phases, runClaimedTimed)));
+    const byThread = await this.exclusively(phases, (base) => this.alongside((t) => t.remote.runTimed(phases, base), (me) => eachPhase(me, phases, base, runClaimedTimed), true));
     return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
   }
 
   // Starts the workers, does this thread's share, and gives every thread's result, this one's
-  // first. Once this thread is past the last barrier the workers are done too, so their
-  // replies are on their way.
-  private async alongside<R>(start: (t: PoolThread) => Promise<R>, here: (me: Parties) => R): Promise<R[]> {
-    const replies = this.threads.map(start);
+  // first (with `replies`: the workers' too, waited for; else only this one's, and a worker's
+  // reply that rejects all the same is kept for the next run to throw).
+  private async alongside<R>(start: (t: PoolThread) => Promise<R>, here: (me: Parties) => R, replies: boolean): Promise<R[]> {
+    const pending = this.threads.map(start);
     try {
       const mine = here({ engine: this.engine, sync: this.sync, parties: this.workers });
-      return [mine, ...(await Promise.all(replies))];
+      if (replies) return [mine, ...(await Promise.all(pending))];
+      pending.forEach((reply) => reply.catch((e: unknown) => (this.lateFailure ??= e)));
+      return [mine];
     } catch (e) {
       // The error of the thread that failed, not the others' PartyFailed.
-      const errors = (await Promise.allSettled(replies)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      const errors = (await Promise.allSettled(pending)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
       throw [e, ...errors].find((x) => !isPartyFailed(x)) ?? e;
     }
   }
@@ -145,16 +161,20 @@ export class WorkerPool implements Executor {
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
 
-  // Zeroes the counters of `phases` and has the threads run them. A second list while one
-  // runs would zero counters the threads are using (and deadlock them at a barrier): refused.
-  private async exclusively<T>(phases: readonly PhaseCalls[], start: () => Promise<T>): Promise<T> {
+  // Zeroes the other set of counters for `phases` and has the threads run them from its first
+  // counter (`base`). A second list while one runs would zero counters the threads are using
+  // (and deadlock them at a barrier): refused. So is any list after a worker's late error.
+  private async exclusively<T>(phases: readonly PhaseCalls[], start: (base: number) => Promise<T>): Promise<T> {
     if (phases.length > MAX_PHASES) throw new RangeError(`a pool runs at most ${MAX_PHASES} phases at once, got ${phases.length}`);
     if (this.running) throw new Error("this worker pool is already running phases: await the previous run() before the next (a Trainer does this for its steps)");
+    if (this.lateFailure !== undefined) throw this.lateFailure;
     this.running = true;
-    this.sync.fill(0, 0, 2 * phases.length);
+    this.set = (this.set + 1) % SETS;
+    const base = this.set * 2 * MAX_PHASES;
+    this.sync.fill(0, base, base + 2 * phases.length);
     Atomics.store(this.sync, FAILED, 0);
     try {
-      return await start();
+      return await start(base);
     } finally {
       this.running = false;
     }
