@@ -371,32 +371,56 @@ function gather_weights(dims: Dims, batch: FastBatch): void {
  * d a_hi = P_{1+h}[t_i].d pre + U_{1+h}[t_i].d logits. Each dot is summed over `parts` column
  * ranges of P, the first `u_parts` of them with one of U's added, and the ranges' dots are
  * added in order. `cuts` holds the ranges' bounds (i32): the parts + 1 of P's columns, then
- * the u_parts + 1 of U's (the column ranges the table gradients are cut into).
+ * the u_parts + 1 of U's (the column ranges the table gradients were once cut into: the
+ * order these sums have kept).
  */
 function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, parts: i32, u_parts: i32): void {
+  const n = batch.n;
+  let b = 0;
+  // Two examples at a time: where they have the same token at a position (a batch in token
+  // order mostly does at the first two), one pass over its table rows serves both.
+  for (; b + 1 < n; b += 2) {
+    for (let i = 0; i < CTX; i++) {
+      const t = load<i32>(at(batch.tokens, b * CTX + i)), t1 = load<i32>(at(batch.tokens, (b + 1) * CTX + i));
+      if (t1 == t) example_dots(true, dims, tb, batch, cuts, parts, u_parts, b, i, t);
+      else {
+        example_dots(false, dims, tb, batch, cuts, parts, u_parts, b, i, t);
+        example_dots(false, dims, tb, batch, cuts, parts, u_parts, b + 1, i, t1);
+      }
+    }
+  }
+  for (; b < n; b++) for (let i = 0; i < CTX; i++) example_dots(false, dims, tb, batch, cuts, parts, u_parts, b, i, load<i32>(at(batch.tokens, b * CTX + i)));
+}
+
+// d attn at position i (token t) of example b, or with `pair` of examples b and b + 1 (both
+// with token t there): every head's dot, four heads a pass, or two heads of both examples.
+@inline function example_dots(pair: bool, dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, parts: i32, u_parts: i32, b: i32, i: i32, t: i32): void {
   const dv = dims.d_vocab, H = dims.n_heads, ldp = mlp_stride(dims.d_mlp);
   const headsP = <usize>(dv * ldp) << 2, headsU = <usize>(dv * dv) << 2; // bytes from one head's table to the next
-  for (let b = 0; b < batch.n; b++) {
-    const dpre = at(batch.dpost, b * ldp), dlog = at(batch.dlogits, b * dv);
-    for (let i = 0; i < CTX; i++) {
-      const t = load<i32>(at(batch.tokens, b * CTX + i));
-      for (let h = 0; h < H; h += 4) {
-        const P = at(tb.P, ((1 + h) * dv + t) * ldp), U = at(tb.U, ((1 + h) * dv + t) * dv);
-        let da = f32x4.splat(0);
-        for (let part = 0; part < parts; part++) {
-          let d = range_dots(P, headsP, H - h, dpre, load<i32>(at(cuts, part)), load<i32>(at(cuts, part + 1)));
-          if (part < u_parts) {
-            const u0 = load<i32>(at(cuts, parts + 1 + part)), u1 = load<i32>(at(cuts, parts + 2 + part));
-            if (u1 > u0) d = f32x4.add(d, range_dots(U, headsU, H - h, dlog, u0, u1));
-          }
-          da = f32x4.add(da, d);
-        }
-        const out = at(batch.da, (b * H + h) * CTX + i);
-        store<f32>(out, f32x4.extract_lane(da, 0));
-        if (h + 1 < H) store<f32>(out, f32x4.extract_lane(da, 1), 12);
-        if (h + 2 < H) store<f32>(out, f32x4.extract_lane(da, 2), 24);
-        if (h + 3 < H) store<f32>(out, f32x4.extract_lane(da, 3), 36);
+  const dpre = at(batch.dpost, b * ldp), dlog = at(batch.dlogits, b * dv);
+  const step = pair ? 2 : 4;
+  for (let h = 0; h < H; h += step) {
+    const P = at(tb.P, ((1 + h) * dv + t) * ldp), U = at(tb.U, ((1 + h) * dv + t) * dv);
+    let da = f32x4.splat(0);
+    for (let part = 0; part < parts; part++) {
+      const c0 = load<i32>(at(cuts, part)), c1 = load<i32>(at(cuts, part + 1));
+      let d = pair ? pair_dots(P, h + 1 < H ? P + headsP : P, dpre, at(dpre, ldp), c0, c1) : range_dots(P, headsP, H - h, dpre, c0, c1);
+      if (part < u_parts) {
+        const u0 = load<i32>(at(cuts, parts + 1 + part)), u1 = load<i32>(at(cuts, parts + 2 + part));
+        if (u1 > u0) d = f32x4.add(d, pair ? pair_dots(U, h + 1 < H ? U + headsU : U, dlog, at(dlog, dv), u0, u1) : range_dots(U, headsU, H - h, dlog, u0, u1));
       }
+      da = f32x4.add(da, d);
+    }
+    const out = at(batch.da, (b * H + h) * CTX + i); // lanes: heads h.. of example b, or h, h + 1 of b then of b + 1
+    store<f32>(out, f32x4.extract_lane(da, 0));
+    if (h + 1 < H) store<f32>(out, f32x4.extract_lane(da, 1), 12);
+    if (pair) {
+      const next = at(out, H * CTX);
+      store<f32>(next, f32x4.extract_lane(da, 2));
+      if (h + 1 < H) store<f32>(next, f32x4.extract_lane(da, 3), 12);
+    } else {
+      if (h + 2 < H) store<f32>(out, f32x4.extract_lane(da, 2), 24);
+      if (h + 3 < H) store<f32>(out, f32x4.extract_lane(da, 3), 36);
     }
   }
 }
@@ -433,6 +457,39 @@ function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, 
     const u = f32x4.splat(load<f32>(up + o));
     const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(TA + o)), 1, load<f32>(TB + o)), 2, load<f32>(TC + o)), 3, load<f32>(TD + o));
     dots = f32x4.add(dots, f32x4.mul(x, u));
+  }
+  return dots;
+}
+
+// [TA.u, TB.u, TA.v, TB.v] over columns [c0, c1): two rows against two examples' rows, each
+// dot summed exactly as range_dots sums it (8 loads for 32 products, where range_dots takes 10).
+@inline function pair_dots(TA: usize, TB: usize, u: usize, v: usize, c0: i32, c1: i32): v128 {
+  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0v = a0, c1v = a0, d0 = a0, d1 = a0;
+  let j = c0;
+  for (; j + 8 <= c1; j += 8) {
+    const o = <usize>j << 2;
+    const u0 = v128.load(u + o), u1 = v128.load(u + o, 16), v0 = v128.load(v + o), v1 = v128.load(v + o, 16);
+    const x0 = v128.load(TA + o), x1 = v128.load(TA + o, 16), y0 = v128.load(TB + o), y1 = v128.load(TB + o, 16);
+    a0 = f32x4.add(a0, f32x4.mul(x0, u0)); a1 = f32x4.add(a1, f32x4.mul(x1, u1));
+    b0 = f32x4.add(b0, f32x4.mul(y0, u0)); b1 = f32x4.add(b1, f32x4.mul(y1, u1));
+    c0v = f32x4.add(c0v, f32x4.mul(x0, v0)); c1v = f32x4.add(c1v, f32x4.mul(x1, v1));
+    d0 = f32x4.add(d0, f32x4.mul(y0, v0)); d1 = f32x4.add(d1, f32x4.mul(y1, v1));
+  }
+  if (j + 4 <= c1) {
+    const o = <usize>j << 2;
+    const uu = v128.load(u + o), vv = v128.load(v + o), x = v128.load(TA + o), y = v128.load(TB + o);
+    a0 = f32x4.add(a0, f32x4.mul(x, uu));
+    b0 = f32x4.add(b0, f32x4.mul(y, uu));
+    c0v = f32x4.add(c0v, f32x4.mul(x, vv));
+    d0 = f32x4.add(d0, f32x4.mul(y, vv));
+    j += 4;
+  }
+  let dots = hsum4(f32x4.add(a0, a1), f32x4.add(b0, b1), f32x4.add(c0v, c1v), f32x4.add(d0, d1));
+  for (; j < c1; j++) {
+    const o = <usize>j << 2;
+    const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(TA + o)), 1, load<f32>(TB + o)), 2, load<f32>(TA + o)), 3, load<f32>(TB + o));
+    const w = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(u + o)), 1, load<f32>(u + o)), 2, load<f32>(v + o)), 3, load<f32>(v + o));
+    dots = f32x4.add(dots, f32x4.mul(x, w));
   }
   return dots;
 }
