@@ -426,69 +426,45 @@ function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, 
 }
 
 // The dots of up to four heads' rows (T, then `heads` bytes apart; with fewer than four left,
-// the first row again in the missing heads' lanes) with `up` over columns [c0, c1). Each sums the even and
-// the odd vectors of each 8 columns (two chains of dependent adds, not one), then a lone
-// vector, its lanes ((x0 + x1) + (x2 + x3), all four rows at once after a 4 x 4 transpose),
-// and the last columns one by one.
+// the first row again in the missing heads' lanes) with `up` over columns [c0, c1), as
+// lane_dots sums them.
 @inline function range_dots(T: usize, heads: usize, left: i32, up: usize, c0: i32, c1: i32): v128 {
-  const TA = T, TB = left > 1 ? T + heads : T, TC = left > 2 ? T + 2 * heads : T, TD = left > 3 ? T + 3 * heads : T;
-  let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0v = a0, c1v = a0, d0 = a0, d1 = a0;
-  let j = c0;
-  for (; j + 8 <= c1; j += 8) {
-    const o = <usize>j << 2;
-    const u0 = v128.load(up + o), u1 = v128.load(up + o, 16);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(TA + o), u0)); a1 = f32x4.add(a1, f32x4.mul(v128.load(TA + o, 16), u1));
-    b0 = f32x4.add(b0, f32x4.mul(v128.load(TB + o), u0)); b1 = f32x4.add(b1, f32x4.mul(v128.load(TB + o, 16), u1));
-    c0v = f32x4.add(c0v, f32x4.mul(v128.load(TC + o), u0)); c1v = f32x4.add(c1v, f32x4.mul(v128.load(TC + o, 16), u1));
-    d0 = f32x4.add(d0, f32x4.mul(v128.load(TD + o), u0)); d1 = f32x4.add(d1, f32x4.mul(v128.load(TD + o, 16), u1));
-  }
-  if (j + 4 <= c1) {
-    const o = <usize>j << 2;
-    const u = v128.load(up + o);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load(TA + o), u));
-    b0 = f32x4.add(b0, f32x4.mul(v128.load(TB + o), u));
-    c0v = f32x4.add(c0v, f32x4.mul(v128.load(TC + o), u));
-    d0 = f32x4.add(d0, f32x4.mul(v128.load(TD + o), u));
-    j += 4;
-  }
-  let dots = hsum4(f32x4.add(a0, a1), f32x4.add(b0, b1), f32x4.add(c0v, c1v), f32x4.add(d0, d1));
-  for (; j < c1; j++) {
-    const o = <usize>j << 2;
-    const u = f32x4.splat(load<f32>(up + o));
-    const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(TA + o)), 1, load<f32>(TB + o)), 2, load<f32>(TC + o)), 3, load<f32>(TD + o));
-    dots = f32x4.add(dots, f32x4.mul(x, u));
-  }
-  return dots;
+  const TB = left > 1 ? T + heads : T, TC = left > 2 ? T + 2 * heads : T, TD = left > 3 ? T + 3 * heads : T;
+  return lane_dots(T, TB, TC, TD, up, up, up, up, c0, c1);
 }
 
-// [TA.u, TB.u, TA.v, TB.v] over columns [c0, c1): two rows against two examples' rows, each
-// dot summed exactly as range_dots sums it (8 loads for 32 products, where range_dots takes 10).
+// [TA.u, TB.u, TA.v, TB.v] over columns [c0, c1): two rows against two examples' rows, as
+// lane_dots sums them (8 loads for 32 products, where four rows against one take 10).
 @inline function pair_dots(TA: usize, TB: usize, u: usize, v: usize, c0: i32, c1: i32): v128 {
+  return lane_dots(TA, TB, TA, TB, u, u, v, v, c0, c1);
+}
+
+// [R0.U0, R1.U1, R2.U2, R3.U3] over columns [c0, c1) (the same row given twice is loaded once).
+// Each sums the even and the odd vectors of each 8 columns (two chains of dependent adds, not
+// one), then a lone vector, its lanes ((x0 + x1) + (x2 + x3)), and the last columns one by one.
+@inline function lane_dots(R0: usize, R1: usize, R2: usize, R3: usize, U0: usize, U1: usize, U2: usize, U3: usize, c0: i32, c1: i32): v128 {
   let a0 = f32x4.splat(0), a1 = a0, b0 = a0, b1 = a0, c0v = a0, c1v = a0, d0 = a0, d1 = a0;
   let j = c0;
   for (; j + 8 <= c1; j += 8) {
     const o = <usize>j << 2;
-    const u0 = v128.load(u + o), u1 = v128.load(u + o, 16), v0 = v128.load(v + o), v1 = v128.load(v + o, 16);
-    const x0 = v128.load(TA + o), x1 = v128.load(TA + o, 16), y0 = v128.load(TB + o), y1 = v128.load(TB + o, 16);
-    a0 = f32x4.add(a0, f32x4.mul(x0, u0)); a1 = f32x4.add(a1, f32x4.mul(x1, u1));
-    b0 = f32x4.add(b0, f32x4.mul(y0, u0)); b1 = f32x4.add(b1, f32x4.mul(y1, u1));
-    c0v = f32x4.add(c0v, f32x4.mul(x0, v0)); c1v = f32x4.add(c1v, f32x4.mul(x1, v1));
-    d0 = f32x4.add(d0, f32x4.mul(y0, v0)); d1 = f32x4.add(d1, f32x4.mul(y1, v1));
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(R0 + o), v128.load(U0 + o))); a1 = f32x4.add(a1, f32x4.mul(v128.load(R0 + o, 16), v128.load(U0 + o, 16)));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(R1 + o), v128.load(U1 + o))); b1 = f32x4.add(b1, f32x4.mul(v128.load(R1 + o, 16), v128.load(U1 + o, 16)));
+    c0v = f32x4.add(c0v, f32x4.mul(v128.load(R2 + o), v128.load(U2 + o))); c1v = f32x4.add(c1v, f32x4.mul(v128.load(R2 + o, 16), v128.load(U2 + o, 16)));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(R3 + o), v128.load(U3 + o))); d1 = f32x4.add(d1, f32x4.mul(v128.load(R3 + o, 16), v128.load(U3 + o, 16)));
   }
   if (j + 4 <= c1) {
     const o = <usize>j << 2;
-    const uu = v128.load(u + o), vv = v128.load(v + o), x = v128.load(TA + o), y = v128.load(TB + o);
-    a0 = f32x4.add(a0, f32x4.mul(x, uu));
-    b0 = f32x4.add(b0, f32x4.mul(y, uu));
-    c0v = f32x4.add(c0v, f32x4.mul(x, vv));
-    d0 = f32x4.add(d0, f32x4.mul(y, vv));
+    a0 = f32x4.add(a0, f32x4.mul(v128.load(R0 + o), v128.load(U0 + o)));
+    b0 = f32x4.add(b0, f32x4.mul(v128.load(R1 + o), v128.load(U1 + o)));
+    c0v = f32x4.add(c0v, f32x4.mul(v128.load(R2 + o), v128.load(U2 + o)));
+    d0 = f32x4.add(d0, f32x4.mul(v128.load(R3 + o), v128.load(U3 + o)));
     j += 4;
   }
   let dots = hsum4(f32x4.add(a0, a1), f32x4.add(b0, b1), f32x4.add(c0v, c1v), f32x4.add(d0, d1));
   for (; j < c1; j++) {
     const o = <usize>j << 2;
-    const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(TA + o)), 1, load<f32>(TB + o)), 2, load<f32>(TA + o)), 3, load<f32>(TB + o));
-    const w = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(u + o)), 1, load<f32>(u + o)), 2, load<f32>(v + o)), 3, load<f32>(v + o));
+    const x = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(R0 + o)), 1, load<f32>(R1 + o)), 2, load<f32>(R2 + o)), 3, load<f32>(R3 + o));
+    const w = f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(load<f32>(U0 + o)), 1, load<f32>(U1 + o)), 2, load<f32>(U2 + o)), 3, load<f32>(U3 + o));
     dots = f32x4.add(dots, f32x4.mul(x, w));
   }
   return dots;
