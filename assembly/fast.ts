@@ -519,7 +519,7 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0:
   for (let t = 0; t < dv; t++) {
     let e = s, le = ls;
     while (e < pairs && pair_token(batch, e) == t) e++;
-    while (le < n && load<i32>(at(batch.tokens, load<i32>(at(batch.last_order, le)) * CTX + CTX - 1)) == t) le++;
+    while (le < n && last_token(batch, le) == t) le++;
     token_grads(dims, batch, tb.dP, mlp_stride(dmlp), batch.dpost, t, s, e, ls, le, p0, p1);
     if (u1 > u0) token_grads(dims, batch, tb.dU, dv, batch.dlogits, t, s, e, ls, le, u0, u1);
     s = e;
@@ -531,6 +531,11 @@ export function table_grad_columns(dims: Dims, tb: Tables, batch: FastBatch, p0:
 @inline function pair_token(batch: FastBatch, j: i32): i32 {
   const item = load<i32>(at(batch.gather_order, j));
   return load<i32>(at(batch.tokens, (item >> 2) * CTX + (item & 3)));
+}
+
+// The last token of example k of the last-token order.
+@inline function last_token(batch: FastBatch, k: i32): i32 {
+  return load<i32>(at(batch.tokens, load<i32>(at(batch.last_order, k)) * CTX + CTX - 1));
 }
 
 // Token t's rows of one table's gradient (dT = dP or dU; its rows and those of `up`, d pre or

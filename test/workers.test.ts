@@ -139,8 +139,13 @@ test("the gather order takes every (example, position) once, grouped by token in
     const [prev, item] = [order[j - 1]!, order[j]!];
     assert.ok(token(prev) < token(item) || (token(prev) === token(item) && prev < item), `pair ${j}: token ${token(prev)} then ${token(item)}`);
   }
-  // the last-token order: the pairs at the last position, in the same order
-  assert.deepEqual([...lastTokenOrder(split)], order.filter((item) => (item & 3) === 2).map((item) => item >> 2));
+  // the last-token order: every example once, grouped by its last token in token order, in batch order within a token
+  const last = [...lastTokenOrder(gatherOrder(split))], lastToken = (b: number): number => split.tokens[b * 3 + 2]!;
+  assert.deepEqual([...last].sort((x, y) => x - y), Array.from({ length: split.n }, (_, b) => b), "every example once");
+  for (let j = 1; j < last.length; j++) {
+    const [prev, b] = [last[j - 1]!, last[j]!];
+    assert.ok(lastToken(prev) < lastToken(b) || (lastToken(prev) === lastToken(b) && prev < b), `example ${j}: last token ${lastToken(prev)} then ${lastToken(b)}`);
+  }
   run.dispose();
 });
 

@@ -108,13 +108,12 @@ export function gatherOrder(split: Split): Int32Array {
 }
 
 /**
- * Every example of a split grouped by its last token, in batch order within a token: the
- * order in which table_grad_columns sums dP_0 and dU_0, the rows every example adds in whole.
+ * Every example grouped by its last token, in batch order within a token (the pairs of a
+ * gather order at the last position): the order in which table_grad_columns sums dP_0 and
+ * dU_0, the rows every example adds in whole.
  */
-export function lastTokenOrder(split: Split): Int32Array {
-  const groups: number[][] = [];
-  for (let b = 0; b < split.n; b++) (groups[split.tokens[b * CONTEXT + CONTEXT - 1]!] ??= []).push(b);
-  return Int32Array.from(groups.flatMap((g) => g ?? []));
+export function lastTokenOrder(gather: Int32Array): Int32Array {
+  return Int32Array.from(gather.filter((item) => (item & 3) === CONTEXT - 1), (item) => item >> 2);
 }
 
 type TableName = (typeof TABLES)[number];
@@ -226,7 +225,7 @@ export class FastPath implements Path {
       order.forEach((item, slot) => (slots[(item >> 2) * CONTEXT + (item & 3)] = slot));
       whole.fields["gather_order"]!.as("i32").write(order, "gather order");
       whole.fields["gather_slots"]!.as("i32").write(slots, "gather slots");
-      whole.fields["last_order"]!.as("i32").write(lastTokenOrder(split), "last-token order");
+      whole.fields["last_order"]!.as("i32").write(lastTokenOrder(order), "last-token order");
     }
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.
