@@ -8,7 +8,12 @@ import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.
 import { gatherOrder, lastTokenOrder, type FastPath, type PhaseTiming } from "../src/core/model/fast.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
+import { WorkerPool, type KernelWorker } from "../src/core/model/pool.js";
 import { createWorkerPool } from "../src/node/pool.js";
+import { readWasm } from "../src/node/wasm.js";
+import { wrap, type Remote } from "comlink";
+import nodeEndpoint from "comlink/dist/esm/node-adapter.mjs";
+import { Worker } from "node:worker_threads";
 import { newEngine } from "./helpers.js";
 
 const CONFIG = { p: "23", frac: "0.5", d_model: "32", n_heads: "4", d_head: "8", d_mlp: "64", steps: "30", eval_every: "10" };
@@ -100,6 +105,42 @@ test("a call that traps on either thread of a pool rejects the run with its erro
     // the failed runs stopped at their first phase: out is still 0, then e^0, then e^1
     await pool.run([[["exp_rows", out.ptr, out.ptr, 2]], [["exp_rows", out.ptr, out.ptr, 2]]]);
     for (const x of out.view()) assert.ok(Math.abs(x - Math.E) < 1e-6, `${x}`);
+  } finally {
+    await pool.close();
+  }
+});
+
+test("the same list again rings the lingering workers instead of a message; a new list, or one after they stopped lingering, goes by message; every call runs once each time", async () => {
+  let messages = 0;
+  const pool = await WorkerPool.create(3, await WebAssembly.compile(readWasm("shared")), () => {
+    const worker = new Worker(new URL("../workers/kernel.worker.js", import.meta.url));
+    const remote = wrap<KernelWorker>(nodeEndpoint(worker));
+    const counted = { attach: remote.attach, runTimed: remote.runTimed, run: (...args: Parameters<KernelWorker["run"]>) => (messages++, remote.run(...args)) };
+    return { remote: counted as unknown as Remote<KernelWorker>, terminate: () => worker.terminate() };
+  });
+  try {
+    // x -> e^x at each of 6 places, a call each, in two phases: every run adds one exp to each
+    const a = pool.engine.alloc("f32", 6), b = pool.engine.alloc("f32", 1);
+    const list = (): KernelCall[][] => [0, 3].map((from) => [0, 1, 2].map((i): KernelCall => ["exp_rows", a.at(from + i).ptr, a.at(from + i).ptr, 1]));
+    const other: KernelCall[][] = [[["exp_rows", b.ptr, b.ptr, 1]]];
+    const expect = (runs: number): void => {
+      let x = 0;
+      for (let r = 0; r < runs; r++) x = Math.fround(Math.exp(x));
+      for (const y of a.view()) assert.ok(Math.abs(y - x) <= 1e-6 * x, `after ${runs} runs: ${y}, not ${x}`);
+    };
+    for (let r = 0; r < 3; r++) await pool.run(list()); // an equal list, not the same object
+    assert.equal(messages, 2, "one message to each of the 2 worker threads, then the doorbell");
+    expect(3);
+    await pool.run(other);
+    await pool.run(list());
+    assert.equal(messages, 6, "a new list, then the first again: by message both times");
+    await new Promise((resolve) => setTimeout(resolve, 250)); // longer than the workers linger
+    await pool.run(list());
+    assert.equal(messages, 8, "after lingering, the workers listen for messages again");
+    await pool.runTimed(list()); // by message, with replies: no lingering after it
+    await pool.run(list());
+    assert.equal(messages, 10);
+    expect(7);
   } finally {
     await pool.close();
   }

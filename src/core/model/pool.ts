@@ -1,13 +1,15 @@
 // A pool of threads sharing the core's memory: an Executor for any host. The host's engine
 // runs the `shared` build over a shared memory; every worker thread instantiates the same
-// compiled module over it. The host hands the workers a whole list of phases in one message
-// and takes part itself: for each phase every thread claims its kernel calls one by one from a
-// counter they all share (a thread slowed by a neighbour claims fewer), then they meet at a
-// barrier before the next, and after the last. Tensors never travel by message, a step costs
-// one message each way, and neither waits on the host: it starts claiming calls while the
-// message wakes the workers, and it learns they are done at the last barrier, not from their
-// replies. So a pool of n threads spawns n - 1, and its host thread must be allowed to block
-// (Node's, a worker's; not a page's main thread). Portable: the host spawns the threads (Node's
+// compiled module over it. The host hands the workers a whole list of phases at once and takes
+// part itself: for each phase every thread claims its kernel calls one by one from a counter
+// they all share (a thread slowed by a neighbour claims fewer), then they meet at a barrier
+// before the next, and after the last. Tensors never travel by message, and a training step,
+// the same list of phases again and again, needs no message at all: after a list a worker
+// lingers for the next, and the host rings it on a shared counter (the doorbell) when that
+// list is the same; a new list goes by message. Nobody waits for a reply: the host starts
+// claiming calls while the workers wake, and learns they are done at the last barrier. So a
+// pool of n threads spawns n - 1, and its host thread must be allowed to block (Node's, a
+// worker's; not a page's main thread). Portable: the host spawns the threads (Node's
 // worker_threads, a page's Web Workers) and hands over their Comlink remotes.
 
 import type { Remote } from "comlink";
@@ -18,14 +20,40 @@ import { MAX_WORKERS } from "./fast.js";
 /** Phases one run() may hold: each takes two counters of the shared sync array (claims, barrier). */
 const MAX_PHASES = 32;
 /**
- * Runs take turns between two sets of counters, so a run can zero its set while the workers'
- * replies to the one before are still on their way (they are past its barriers, out of the
- * other set): the host does not wait for them.
+ * Runs take turns between two sets of counters, so a run can zero its set while the workers
+ * may still be reading the one before (past its barriers, on their way out): the host does not
+ * wait for them.
  */
 const SETS = 2;
 /** The counter after the sets: not 0 once a thread has failed, so that no other waits for it. */
 const FAILED = SETS * 2 * MAX_PHASES;
 const BARRIERS = Array.from({ length: SETS * MAX_PHASES }, (_, p) => 2 * p + 1);
+/** The first counter of the run the doorbell starts (its `base`). */
+const BASE = FAILED + 1;
+/** Each worker thread's state (below), from this counter on: where the host rings it. */
+const STATES = BASE + 1;
+
+/** Where a worker thread is, in its state counter. */
+const enum State {
+  /** Between lists, listening for messages: a new list needs one. */
+  Idle = 0,
+  /** Running a list. */
+  Running = 1,
+  /** Done with a list and waiting for the host to ring for it again. */
+  Lingering = 2,
+  /** Rung: run the same list again, from counter BASE. */
+  Rung = 3,
+}
+
+/**
+ * How long a worker lingers after a list before it goes back to its messages (ms): long
+ * enough to cover what a trainer does between two steps (AdamW, a log line, an evaluation's
+ * two runs by message), short enough that a pool left alone soon listens again. It spins for
+ * the first LINGER_SPIN_MS (a wake from Atomics.wait costs 60-75 µs on the development VM),
+ * then sleeps.
+ */
+const LINGER_MS = 100;
+const LINGER_SPIN_MS = 1;
 
 /** How one thread runs the calls it claims from counter `slot` of `sync`: runClaimed, or runClaimedTimed. */
 type Claimer<T> = (engine: Engine, calls: PhaseCalls, sync: Int32Array, slot: number) => T;
@@ -53,19 +81,51 @@ function eachPhase<T>({ engine, sync, parties }: Parties, phases: readonly Phase
   }
 }
 
+// A worker thread after a list (state counter `state`): true once the host rings it for the
+// same list again, false once LINGER_MS pass or the host sets it Idle (a new list is coming
+// by message).
+function linger(sync: Int32Array, state: number): boolean {
+  Atomics.store(sync, state, State.Lingering);
+  const start = performance.now();
+  for (;;) {
+    const now = performance.now(), seen = Atomics.load(sync, state);
+    if (seen === State.Rung) {
+      Atomics.store(sync, state, State.Running);
+      return true;
+    }
+    if (seen !== State.Lingering) return false;
+    if (now - start < LINGER_SPIN_MS) continue;
+    if (now - start >= LINGER_MS || Atomics.wait(sync, state, State.Lingering, LINGER_MS - (now - start)) === "timed-out") {
+      // unless the host rang just now
+      if (Atomics.compareExchange(sync, state, State.Lingering, State.Idle) === State.Lingering) return false;
+    }
+  }
+}
+
 /** What a pool's worker thread does (exposed with Comlink by each host's worker entry). */
 export function kernelWorker() {
-  let attached: Parties | undefined;
+  let attached: (Parties & { state: number }) | undefined;
   const use = () => {
     if (!attached) throw new Error("worker used before attach()");
     return attached;
   };
   return {
-    async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number): Promise<void> {
-      attached = { engine: await Engine.create(module, memory), sync, parties };
+    async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number, index: number): Promise<void> {
+      attached = { engine: await Engine.create(module, memory), sync, parties, state: STATES + index };
     },
+    /** Runs the phases from counter `base`, then again from BASE each time the host rings. */
     run(phases: readonly PhaseCalls[], base: number): void {
-      eachPhase(use(), phases, base, runClaimed);
+      const me = use();
+      Atomics.store(me.sync, me.state, State.Running);
+      try {
+        for (;;) {
+          eachPhase(me, phases, base, runClaimed);
+          if (!linger(me.sync, me.state)) return;
+          base = Atomics.load(me.sync, BASE);
+        }
+      } finally {
+        Atomics.store(me.sync, me.state, State.Idle);
+      }
     },
     runTimed(phases: readonly PhaseCalls[], base: number): ThreadTiming[] {
       return eachPhase(use(), phases, base, runClaimedTimed);
@@ -95,7 +155,7 @@ export class WorkerPool implements Executor {
   private constructor(
     readonly engine: Engine,
     private readonly threads: PoolThread[],
-    /** The claim and barrier counters of the phases being run (shared with every thread). */
+    /** The claim and barrier counters of the phases being run, the doorbell's base and the workers' states (shared with every thread). */
     private readonly sync: Int32Array,
   ) {}
 
@@ -103,6 +163,10 @@ export class WorkerPool implements Executor {
   private running = false;
   /** The set of counters of the latest run (they take turns). */
   private set = 0;
+  /** The list of the latest run() sent by message: the one a lingering worker runs when rung. */
+  private sent: readonly PhaseCalls[] | undefined;
+  /** Each worker's reply to its latest run() message: it settles when the worker stops lingering. */
+  private readonly replies: Promise<void>[] = [];
   /** A worker's error that reached its reply after the host had finished that run, for the next. */
   private lateFailure: unknown;
 
@@ -121,8 +185,8 @@ export class WorkerPool implements Executor {
     const memory = Engine.sharedMemory();
     const engine = await Engine.create(module, memory);
     const threads = Array.from({ length: n - 1 }, spawn);
-    const sync = new Int32Array(new SharedArrayBuffer(4 * (FAILED + 1)));
-    await Promise.all(threads.map((t) => t.remote.attach(module, memory, sync, n)));
+    const sync = new Int32Array(new SharedArrayBuffer(4 * (STATES + threads.length)));
+    await Promise.all(threads.map((t, k) => t.remote.attach(module, memory, sync, n, k)));
     return new WorkerPool(engine, threads, sync);
   }
 
@@ -132,32 +196,73 @@ export class WorkerPool implements Executor {
    * workers' replies are not waited for (the next run uses the other set of counters).
    */
   async run(phases: readonly PhaseCalls[]): Promise<void> {
-    await this.exclusively(phases, (base) => this.alongside((t) => t.remote.run(phases, base), (me) => void eachPhase(me, phases, base, runClaimed), false));
+    if (phases.length === 0) return; // (with no barrier to wait at, a worker could still be on its way to it)
+    const again = this.sent !== undefined && samePhases(phases, this.sent);
+    if (!again) this.sent = phases;
+    await this.exclusively(phases, (base) => this.alongside((k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base)), (me) => void eachPhase(me, phases, base, runClaimed), false));
   }
 
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
-    const byThread = await this.exclusively(phases, (base) => this.alongside((t) => t.remote.runTimed(phases, base), (me) => eachPhase(me, phases, base, runClaimedTimed), true));
+    const byThread = await this.exclusively(phases, (base) => this.alongside((k) => (this.dismiss(k), this.threads[k]!.remote.runTimed(phases, base)), (me) => eachPhase(me, phases, base, runClaimedTimed), true));
     return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
+  }
+
+  // Worker k runs `phases` from counter `base` by message (after lingering, if it does, with
+  // an older list); an error in its reply is kept for the next run.
+  private send(k: number, phases: readonly PhaseCalls[], base: number): Promise<void> {
+    this.dismiss(k);
+    const reply = this.threads[k]!.remote.run(phases, base);
+    reply.catch((e: unknown) => (this.lateFailure ??= e));
+    return (this.replies[k] = reply);
+  }
+
+  // True if worker k, lingering after the same list, was rung to run it again (from BASE).
+  private ring(k: number): boolean {
+    const state = STATES + k;
+    for (let seen = this.settled(k); seen === State.Lingering; seen = this.settled(k)) {
+      if (Atomics.compareExchange(this.sync, state, State.Lingering, State.Rung) === State.Lingering) {
+        Atomics.notify(this.sync, state);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Worker k, if lingering, back to its messages.
+  private dismiss(k: number): void {
+    const state = STATES + k;
+    if (this.settled(k) === State.Lingering && Atomics.compareExchange(this.sync, state, State.Lingering, State.Idle) === State.Lingering) Atomics.notify(this.sync, state);
+  }
+
+  // Worker k's state once it is not Running: between runs a worker is Running only on its way
+  // from the last barrier to lingering (or out, after an error), a few µs.
+  private settled(k: number): State {
+    for (;;) {
+      const seen = Atomics.load(this.sync, STATES + k) as State;
+      if (seen !== State.Running && seen !== State.Rung) return seen;
+    }
   }
 
   // Starts the workers, does this thread's share, and gives every thread's result, this one's
   // first (with `replies`: the workers' too, waited for; else only this one's, and a worker's
   // reply that rejects all the same is kept for the next run to throw).
-  private async alongside<R>(start: (t: PoolThread) => Promise<R>, here: (me: Parties) => R, replies: boolean): Promise<R[]> {
-    const pending = this.threads.map(start);
+  private async alongside<R>(start: (k: number) => Promise<R>, here: (me: Parties) => R, replies: boolean): Promise<R[]> {
+    const pending = this.threads.map((_, k) => start(k));
     try {
       const mine = here({ engine: this.engine, sync: this.sync, parties: this.workers });
-      if (replies) return [mine, ...(await Promise.all(pending))];
-      pending.forEach((reply) => reply.catch((e: unknown) => (this.lateFailure ??= e)));
-      return [mine];
+      return replies ? [mine, ...(await Promise.all(pending))] : [mine];
     } catch (e) {
-      // The error of the thread that failed, not the others' PartyFailed.
+      // The error of the thread that failed, not the others' PartyFailed: reported here, so
+      // not again by the next run.
       const errors = (await Promise.allSettled(pending)).flatMap((r) => (r.status === "rejected" ? [r.reason as unknown] : []));
+      this.lateFailure = undefined;
       throw [e, ...errors].find((x) => !isPartyFailed(x)) ?? e;
     }
   }
 
+  /** Sends the threads back to their messages and ends them. */
   async close(): Promise<void> {
+    if (!this.running) this.threads.forEach((_, k) => this.dismiss(k));
     await Promise.all(this.threads.map((t) => t.terminate()));
   }
 
@@ -173,10 +278,16 @@ export class WorkerPool implements Executor {
     const base = this.set * 2 * MAX_PHASES;
     this.sync.fill(0, base, base + 2 * phases.length);
     Atomics.store(this.sync, FAILED, 0);
+    Atomics.store(this.sync, BASE, base);
     try {
       return await start(base);
     } finally {
       this.running = false;
     }
   }
+}
+
+/** True when two lists of phases hold the same calls, with the same arguments, in the same order. */
+function samePhases(a: readonly PhaseCalls[], b: readonly PhaseCalls[]): boolean {
+  return a.length === b.length && a.every((calls, p) => calls.length === b[p]!.length && calls.every((c, i) => c.length === b[p]![i]!.length && c.every((x, j) => x === b[p]![i]![j])));
 }
