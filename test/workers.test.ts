@@ -110,7 +110,7 @@ test("a call that traps on either thread of a pool rejects the run with its erro
   }
 });
 
-test("the same list again rings the lingering workers instead of a message; a new list, or one after they stopped lingering, goes by message; every call runs once each time", async () => {
+test("the same list again rings the lingering workers instead of a message; a new list, or one after they stopped lingering, goes by message; every call runs once each time", { timeout: 30_000 }, async () => {
   let messages = 0;
   const pool = await WorkerPool.create(3, await WebAssembly.compile(readWasm("shared")), () => {
     const worker = new Worker(new URL("../workers/kernel.worker.js", import.meta.url));
@@ -141,6 +141,14 @@ test("the same list again rings the lingering workers instead of a message; a ne
     await pool.run(list());
     assert.equal(messages, 10);
     expect(7);
+    // a list refused while another runs is not the one the workers hold
+    const running = pool.run(list());
+    await assert.rejects(pool.run(other), /already running phases/);
+    await running;
+    await pool.run(other);
+    assert.equal(messages, 12, "the refused list, asked for again, goes by message");
+    expect(8);
+    assert.ok(Math.abs(b.view()[0]! - Math.E) < 1e-6, `b: ${b.view()[0]}, not e after two runs`);
   } finally {
     await pool.close();
   }

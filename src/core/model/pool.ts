@@ -197,9 +197,11 @@ export class WorkerPool implements Executor {
    */
   async run(phases: readonly PhaseCalls[]): Promise<void> {
     if (phases.length === 0) return; // (with no barrier to wait at, a worker could still be on its way to it)
-    const again = this.sent !== undefined && samePhases(phases, this.sent);
-    if (!again) this.sent = phases;
-    await this.exclusively(phases, (base) => this.alongside((k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base)), (me) => void eachPhase(me, phases, base, runClaimed), false));
+    await this.exclusively(phases, (base) => {
+      const again = this.sent !== undefined && samePhases(phases, this.sent);
+      this.sent = phases;
+      return this.alongside((k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base)), (me) => void eachPhase(me, phases, base, runClaimed), false);
+    });
   }
 
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
