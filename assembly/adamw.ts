@@ -8,6 +8,14 @@
 // CPU kernels do with a Python scalar operand. The host calls this once per parameter
 // tensor, so a frozen tensor is simply not passed (no update, no decay).
 
+/**
+ * adamw_step with its settings and step read from `hyper`, f64 [lr, beta1, beta2, eps,
+ * weight_decay, t]: calls that stay the same from step to step (a worker pool keeps them).
+ */
+export function adamw_step_at(w: usize, g: usize, m: usize, v: usize, n: i32, hyper: usize): void {
+  adamw_step(w, g, m, v, n, load<f64>(hyper), load<f64>(hyper, 8), load<f64>(hyper, 16), load<f64>(hyper, 24), load<f64>(hyper, 32), <i32>load<f64>(hyper, 40));
+}
+
 export function adamw_step(w: usize, g: usize, m: usize, v: usize, n: i32, lr: f64, beta1: f64,
                            beta2: f64, eps: f64, weight_decay: f64, t: i32): void {
   const decay = f32x4.splat(<f32>(1 - lr * weight_decay));

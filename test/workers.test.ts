@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { resolveConfig } from "../src/core/config.js";
 import { ranges, runClaimed, type KernelCall } from "../src/core/model/executor.js";
+import type { Region } from "../src/core/wasm/region.js";
 import { gatherOrder, lastTokenOrder, type FastPath, type PhaseTiming } from "../src/core/model/fast.js";
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
@@ -110,7 +111,7 @@ test("a call that traps on either thread of a pool rejects the run with its erro
   }
 });
 
-test("the same list again rings the lingering workers instead of a message; a new list, or one after they stopped lingering, goes by message; every call runs once each time", { timeout: 30_000 }, async () => {
+test("a list the workers keep rings them instead of a message; a new list, or one after they stopped lingering, goes by message; they keep the 4 latest; every call runs once each time", { timeout: 30_000 }, async () => {
   let messages = 0;
   const pool = await WorkerPool.create(3, await WebAssembly.compile(readWasm("shared")), () => {
     const worker = new Worker(new URL("../workers/kernel.worker.js", import.meta.url));
@@ -119,36 +120,35 @@ test("the same list again rings the lingering workers instead of a message; a ne
     return { remote: counted as unknown as Remote<KernelWorker>, terminate: () => worker.terminate() };
   });
   try {
-    // x -> e^x at each of 6 places, a call each, in two phases: every run adds one exp to each
-    const a = pool.engine.alloc("f32", 6), b = pool.engine.alloc("f32", 1);
-    const list = (): KernelCall[][] => [0, 3].map((from) => [0, 1, 2].map((i): KernelCall => ["exp_rows", a.at(from + i).ptr, a.at(from + i).ptr, 1]));
-    const other: KernelCall[][] = [[["exp_rows", b.ptr, b.ptr, 1]]];
-    const expect = (runs: number): void => {
-      let x = 0;
-      for (let r = 0; r < runs; r++) x = Math.fround(Math.exp(x));
-      for (const y of a.view()) assert.ok(Math.abs(y - x) <= 1e-6 * x, `after ${runs} runs: ${y}, not ${x}`);
+    // Each call adds 1 to the float it names (a 1 x 1 product accumulated), once per run.
+    const a = pool.engine.alloc("f32", 6), b = pool.engine.alloc("f32", 4), one = pool.engine.alloc("f32", 1);
+    one.write([1]);
+    const count = (r: Region<"f32">, i: number): KernelCall => ["gemm_nn", 1, 1, 1, one.ptr, 1, one.ptr, 1, r.at(i).ptr, 1, 1];
+    const step = (): KernelCall[][] => [0, 3].map((from) => [0, 1, 2].map((i) => count(a, from + i))); // two phases, equal each time, not the same object
+    const single = (i: number): KernelCall[][] => [[count(b, i)]];
+    const [other, third, fourth, fifth] = [single(0), single(1), single(2), single(3)];
+    const runs = async (lists: KernelCall[][][], sent: number, what: string): Promise<void> => {
+      const before = messages;
+      for (const list of lists) await pool.run(list);
+      assert.equal(messages - before, sent, what);
     };
-    for (let r = 0; r < 3; r++) await pool.run(list()); // an equal list, not the same object
-    assert.equal(messages, 2, "one message to each of the 2 worker threads, then the doorbell");
-    expect(3);
-    await pool.run(other);
-    await pool.run(list());
-    assert.equal(messages, 6, "a new list, then the first again: by message both times");
+    await runs([step(), step(), step()], 2, "one message to each of the 2 worker threads, then the doorbell");
+    await runs([other], 2, "a new list by message");
+    await runs([step()], 0, "a kept list rings");
+    await runs([third, fourth, fifth], 6, "three more new lists: the latest 4 are kept");
+    await runs([other], 2, "the least recently run list is the one dropped");
+    await runs([third], 0, "");
     await new Promise((resolve) => setTimeout(resolve, 250)); // longer than the workers linger
-    await pool.run(list());
-    assert.equal(messages, 8, "after lingering, the workers listen for messages again");
-    await pool.runTimed(list()); // by message, with replies: no lingering after it
-    await pool.run(list());
-    assert.equal(messages, 10);
-    expect(7);
-    // a list refused while another runs is not the one the workers hold
-    const running = pool.run(list());
-    await assert.rejects(pool.run(other), /already running phases/);
+    await runs([third], 2, "after lingering, the workers listen for messages again");
+    await pool.runTimed(step()); // by message, with replies: no lingering after it
+    await runs([third], 2, "");
+    // a list refused while another runs is not kept
+    const running = pool.run(third);
+    await assert.rejects(pool.run([[count(b, 3)], [count(b, 3)]]), /already running phases/);
     await running;
-    await pool.run(other);
-    assert.equal(messages, 12, "the refused list, asked for again, goes by message");
-    expect(8);
-    assert.ok(Math.abs(b.view()[0]! - Math.E) < 1e-6, `b: ${b.view()[0]}, not e after two runs`);
+    await runs([[[count(b, 3)], [count(b, 3)]]], 2, "the refused list, asked for again, goes by message");
+    assert.deepEqual([...a.view()], Array(6).fill(5), "the step's floats: 3 + 1 runs, and the timed one");
+    assert.deepEqual([...b.view()], [2, 5, 1, 3], "other, third, fourth, fifth (+ 2 for the list refused, then run)");
   } finally {
     await pool.close();
   }

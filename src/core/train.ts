@@ -139,7 +139,7 @@ export class Trainer {
       throw new TrainingError(`train loss became ${loss} at step ${this.step}: training diverged; ${divergenceCause(this.config)}`);
     }
     this.step++;
-    model.adamwStep(this.config, this.step);
+    await path.update(this.config, this.step);
     this.trainMs += this.clock() - t0;
     return loss;
   }

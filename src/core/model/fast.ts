@@ -17,7 +17,7 @@ import { CONTEXT, type Split } from "../data/data.js";
 import type { Kernels } from "../wasm/engine.js";
 import { call, LocalExecutor, ranges, sharedClock, type Executor, type KernelCall, type ThreadTiming } from "./executor.js";
 import type { Region } from "../wasm/region.js";
-import { Batch, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
+import { Batch, type AdamWConfig, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 import type { Dims } from "./params.js";
 
 /** Shards per batch: twice PARTS, so that when workers claim them the last ones are short. */
@@ -243,6 +243,10 @@ export class FastPath implements Path {
       return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
     });
     return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards, widths);
+  }
+
+  async update(opt: AdamWConfig, t: number): Promise<void> {
+    await this.executor.run([this.model.adamwCalls(opt, t)]);
   }
 
   /** Tables, then the forward pass of every shard (no loss). */

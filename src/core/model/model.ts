@@ -6,6 +6,7 @@
 import { CONTEXT, type Split } from "../data/data.js";
 import type { Engine } from "../wasm/engine.js";
 import type { Region } from "../wasm/region.js";
+import { call, type KernelCall } from "./executor.js";
 import { entryOf, paramLayout, type Dims, type ParamLayout, type ParamName } from "./params.js";
 
 /** AdamW hyper-parameters (PyTorch's names). */
@@ -83,6 +84,8 @@ export interface Path {
   readonly model: Model;
   /** Lays out a batch over `split`; with `backward`, also what its gradients need. */
   newBatch(split: Split, backward: boolean): Batch;
+  /** One AdamW update of the model (step t >= 1), on the threads this path runs its kernels on. */
+  update(opt: AdamWConfig, t: number): Promise<void>;
   /** Forward pass, each segment's mean loss and number of correct predictions (no gradients). */
   evaluate(batch: Batch): Promise<LossAndAccuracy[]>;
   /**
@@ -91,6 +94,9 @@ export interface Path {
    */
   lossAndGrad(batch: Batch): Promise<LossAndAccuracy[]>;
 }
+
+/** Floats of one AdamW call (a multiple of 4: every call but a tensor's last runs whole vectors). */
+const ADAMW_CHUNK = 16384;
 
 /** The four buffers of the parameter layout: weights, their gradients and AdamW's two moments. */
 export type BufferName = "params" | "grads" | "m" | "v";
@@ -102,6 +108,8 @@ export class Model {
   readonly dimsTable: Region<"u32">;
   readonly paramsTable: Region<"u32">;
   readonly gradsTable: Region<"u32">;
+  /** AdamW's settings and step, as adamw_step_at reads them (f64: lr, beta1, beta2, eps, weight_decay, t). */
+  private readonly adamw: Region<"f64">;
 
   /**
    * `frozen` tensors take no AdamW update and no weight decay, and the core skips their
@@ -115,6 +123,7 @@ export class Model {
     this.dimsTable = engine.struct("Dims", { d_vocab, d_model, n_heads, d_head, d_mlp });
     this.paramsTable = engine.struct("Weights", this.weightsIn("params"));
     this.gradsTable = engine.struct("Weights", this.weightsIn("grads"));
+    this.adamw = engine.alloc("f64", 6);
   }
 
   // The Weights table over one buffer: field W_E is tensor embed.W_E, and so on (null for a
@@ -184,13 +193,25 @@ export class Model {
     this.buffers.grads.fill(0);
   }
 
-  /** One AdamW update (step t >= 1) of every tensor that is not frozen (those: no update, no decay). */
+  /**
+   * One AdamW update (step t >= 1) as kernel calls: every tensor that is not frozen (those: no
+   * update, no decay), in chunks of ADAMW_CHUNK floats. Each float is updated on its own, so
+   * the calls may run in any order on any thread, and they stay the same from step to step:
+   * the settings and t go to the buffer they read.
+   */
+  adamwCalls(opt: AdamWConfig, t: number): KernelCall[] {
+    this.adamw.write([opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t]);
+    const { params: w, grads: g, m, v } = this.buffers;
+    return this.layout.entries.filter((e) => !this.frozen.has(e.name)).flatMap((e) =>
+      Array.from({ length: Math.ceil(e.size / ADAMW_CHUNK) }, (_, c): KernelCall => {
+        const at = e.offset + c * ADAMW_CHUNK, n = Math.min(ADAMW_CHUNK, e.size - c * ADAMW_CHUNK);
+        return ["adamw_step_at", w.at(at).ptr, g.at(at).ptr, m.at(at).ptr, v.at(at).ptr, n, this.adamw.ptr];
+      }));
+  }
+
+  /** One AdamW update on this thread. */
   adamwStep(opt: AdamWConfig, t: number): void {
-    for (const e of this.layout.entries) {
-      if (this.frozen.has(e.name)) continue;
-      const [w, g, m, v] = (["params", "grads", "m", "v"] as const).map((b) => this.buffer(b, e.name).ptr) as [number, number, number, number];
-      this.engine.k.adamw_step(w, g, m, v, e.size, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
-    }
+    for (const c of this.adamwCalls(opt, t)) call(this.engine, c);
   }
 
   /** L2 norm of one parameter tensor (f64 accumulation). */

@@ -4,9 +4,10 @@
 // part itself: for each phase every thread claims its kernel calls one by one from a counter
 // they all share (a thread slowed by a neighbour claims fewer), then they meet at a barrier
 // before the next, and after the last. Tensors never travel by message, and a training step,
-// the same list of phases again and again, needs no message at all: after a list a worker
-// lingers for the next, and the host rings it on a shared counter (the doorbell) when that
-// list is the same; a new list goes by message. Nobody waits for a reply: the host starts
+// the same few lists of phases again and again, needs no message at all: a worker keeps the
+// last MAX_LISTS lists it was sent, lingers after each run, and the host rings it on a shared
+// counter (the doorbell) with the number of the list to run when it keeps that one; a new
+// list goes by message. Nobody waits for a reply: the host starts
 // claiming calls while the workers wake, and learns they are done at the last barrier. So a
 // pool of n threads spawns n - 1, and its host thread must be allowed to block (Node's, a
 // worker's; not a page's main thread). Portable: the host spawns the threads (Node's
@@ -28,10 +29,13 @@ const SETS = 2;
 /** The counter after the sets: not 0 once a thread has failed, so that no other waits for it. */
 const FAILED = SETS * 2 * MAX_PHASES;
 const BARRIERS = Array.from({ length: SETS * MAX_PHASES }, (_, p) => 2 * p + 1);
-/** The first counter of the run the doorbell starts (its `base`). */
+/** The first counter of the run the doorbell starts (its `base`), and which kept list it is. */
 const BASE = FAILED + 1;
+const LIST = BASE + 1;
 /** Each worker thread's state (below), from this counter on: where the host rings it. */
-const STATES = BASE + 1;
+const STATES = LIST + 1;
+/** Lists of phases a worker keeps: a training step's, its AdamW update's, two evaluations'. */
+const MAX_LISTS = 4;
 
 /** Where a worker thread is, in its state counter. */
 const enum State {
@@ -41,7 +45,7 @@ const enum State {
   Running = 1,
   /** Done with a list and waiting for the host to ring for it again. */
   Lingering = 2,
-  /** Rung: run the same list again, from counter BASE. */
+  /** Rung: run kept list LIST again, from counter BASE. */
   Rung = 3,
 }
 
@@ -81,9 +85,9 @@ function eachPhase<T>({ engine, sync, parties }: Parties, phases: readonly Phase
   }
 }
 
-// A worker thread after a list (state counter `state`): true once the host rings it for the
-// same list again, false once LINGER_MS pass or the host sets it Idle (a new list is coming
-// by message).
+// A worker thread after a list (state counter `state`): true once the host rings it for a
+// kept list, false once LINGER_MS pass or the host sets it Idle (a new list is coming by
+// message).
 function linger(sync: Int32Array, state: number): boolean {
   Atomics.store(sync, state, State.Lingering);
   const start = performance.now();
@@ -105,6 +109,7 @@ function linger(sync: Int32Array, state: number): boolean {
 /** What a pool's worker thread does (exposed with Comlink by each host's worker entry). */
 export function kernelWorker() {
   let attached: (Parties & { state: number }) | undefined;
+  const kept: (readonly PhaseCalls[])[] = [];
   const use = () => {
     if (!attached) throw new Error("worker used before attach()");
     return attached;
@@ -113,15 +118,19 @@ export function kernelWorker() {
     async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number, index: number): Promise<void> {
       attached = { engine: await Engine.create(module, memory), sync, parties, state: STATES + index };
     },
-    /** Runs the phases from counter `base`, then again from BASE each time the host rings. */
-    run(phases: readonly PhaseCalls[], base: number): void {
+    /**
+     * Keeps the phases as list `list` and runs them from counter `base`, then, each time the
+     * host rings, kept list LIST from counter BASE.
+     */
+    run(phases: readonly PhaseCalls[], base: number, list: number): void {
       const me = use();
       Atomics.store(me.sync, me.state, State.Running);
+      kept[list] = phases;
       try {
         for (;;) {
-          eachPhase(me, phases, base, runClaimed);
+          eachPhase(me, kept[list]!, base, runClaimed);
           if (!linger(me.sync, me.state)) return;
-          base = Atomics.load(me.sync, BASE);
+          [base, list] = [Atomics.load(me.sync, BASE), Atomics.load(me.sync, LIST)];
         }
       } finally {
         Atomics.store(me.sync, me.state, State.Idle);
@@ -163,8 +172,10 @@ export class WorkerPool implements Executor {
   private running = false;
   /** The set of counters of the latest run (they take turns). */
   private set = 0;
-  /** The list of the latest run() sent by message: the one a lingering worker runs when rung. */
-  private sent: readonly PhaseCalls[] | undefined;
+  /** The lists every worker keeps (each was sent to all of them by message), by number. */
+  private readonly kept: (readonly PhaseCalls[])[] = [];
+  /** Their numbers, the least recently run first. */
+  private readonly recency: number[] = [];
   /** Each worker's reply to its latest run() message: it settles when the worker stops lingering. */
   private readonly replies: Promise<void>[] = [];
   /** A worker's error that reached its reply after the host had finished that run, for the next. */
@@ -198,10 +209,25 @@ export class WorkerPool implements Executor {
   async run(phases: readonly PhaseCalls[]): Promise<void> {
     if (phases.length === 0) return; // (with no barrier to wait at, a worker could still be on its way to it)
     await this.exclusively(phases, (base) => {
-      const again = this.sent !== undefined && samePhases(phases, this.sent);
-      this.sent = phases;
-      return this.alongside((k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base)), (me) => void eachPhase(me, phases, base, runClaimed), false);
+      const { list, again } = this.keep(phases);
+      Atomics.store(this.sync, LIST, list);
+      return this.alongside((k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base, list)), (me) => void eachPhase(me, phases, base, runClaimed), false);
     });
+  }
+
+  // The number of the kept list that `phases` are (`again`), or of the one they replace, the
+  // least recently run, which every worker is then sent.
+  private keep(phases: readonly PhaseCalls[]): { list: number; again: boolean } {
+    let list = this.kept.findIndex((kept) => kept === phases || samePhases(kept, phases));
+    const again = list >= 0;
+    if (!again) {
+      list = this.kept.length < MAX_LISTS ? this.kept.length : this.recency[0]!;
+      this.kept[list] = phases;
+    }
+    const at = this.recency.indexOf(list);
+    if (at >= 0) this.recency.splice(at, 1);
+    this.recency.push(list);
+    return { list, again };
   }
 
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
@@ -209,16 +235,16 @@ export class WorkerPool implements Executor {
     return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
   }
 
-  // Worker k runs `phases` from counter `base` by message (after lingering, if it does, with
-  // an older list); an error in its reply is kept for the next run.
-  private send(k: number, phases: readonly PhaseCalls[], base: number): Promise<void> {
+  // Worker k keeps `phases` as list `list` and runs them from counter `base`, by message (after
+  // lingering, if it does); an error in its reply is kept for the next run.
+  private send(k: number, phases: readonly PhaseCalls[], base: number, list: number): Promise<void> {
     this.dismiss(k);
-    const reply = this.threads[k]!.remote.run(phases, base);
+    const reply = this.threads[k]!.remote.run(phases, base, list);
     reply.catch((e: unknown) => (this.lateFailure ??= e));
     return (this.replies[k] = reply);
   }
 
-  // True if worker k, lingering after the same list, was rung to run it again (from BASE).
+  // True if worker k, lingering, was rung to run kept list LIST (from BASE).
   private ring(k: number): boolean {
     const state = STATES + k;
     for (let seen = this.settled(k); seen === State.Lingering; seen = this.settled(k)) {

@@ -2,11 +2,15 @@
 // every activation of the last position kept. The oracle the fast path is tested against.
 
 import { CONTEXT, type Split } from "../data/data.js";
-import type { Batch, LossAndAccuracy, Model, Path } from "./model.js";
+import type { AdamWConfig, Batch, LossAndAccuracy, Model, Path } from "./model.js";
 import type { Dims } from "./params.js";
 
 export class ReferencePath implements Path {
   constructor(readonly model: Model) {}
+
+  async update(opt: AdamWConfig, t: number): Promise<void> {
+    this.model.adamwStep(opt, t);
+  }
 
   newBatch(split: Split, backward: boolean): Batch {
     const { n } = split;

@@ -30,6 +30,7 @@ export interface Kernels {
   count_correct(logits: number, labels: number, rows: number, n: number): number;
   sum_squares(x: number, n: number): number;
   adamw_step(w: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, t: number): void;
+  adamw_step_at(w: number, g: number, m: number, v: number, n: number, hyper: number): void;
   fill_normal(out: number, bits: number, n: number, std: number): void;
   model_forward(dims: number, weights: number, batch: number): void;
   model_backward(dims: number, weights: number, grads: number, batch: number): void;
