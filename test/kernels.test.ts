@@ -261,6 +261,26 @@ test("adamw_step matches torch.optim.AdamW over 20 steps, including tails and we
   assertAllClose("weights after 20 steps", pw.view(), w, 1e-6, 1e-5);
 });
 
+test("adamw_step_at, reading t and the settings from memory, gives adamw_step's floats byte for byte, over a tensor cut into two calls", async () => {
+  const engine = await newEngine();
+  const n = 103;
+  const opt = { lr: 1e-3, beta1: 0.9, beta2: 0.98, eps: 1e-8, weight_decay: 1.0 };
+  const [a, b] = [0, 1].map(() => ({ w: put(engine, uniform(n)), g: engine.alloc("f32", n), m: engine.alloc("f32", n), v: engine.alloc("f32", n) }));
+  b!.w.write(a!.w.view());
+  const hyper = engine.alloc("f64", 6);
+  for (let t = 1; t <= 5; t++) {
+    const g = uniform(n, 0.01);
+    a!.g.write(g);
+    b!.g.write(g);
+    engine.k.adamw_step(a!.w.ptr, a!.g.ptr, a!.m.ptr, a!.v.ptr, n, opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t);
+    hyper.write([opt.lr, opt.beta1, opt.beta2, opt.eps, opt.weight_decay, t]);
+    // in two calls, the first of 40 floats: the split changes no float
+    engine.k.adamw_step_at(b!.w.ptr, b!.g.ptr, b!.m.ptr, b!.v.ptr, 40, hyper.ptr);
+    engine.k.adamw_step_at(b!.w.at(40).ptr, b!.g.at(40).ptr, b!.m.at(40).ptr, b!.v.at(40).ptr, n - 40, hyper.ptr);
+  }
+  for (const x of ["w", "m", "v"] as const) assert.deepEqual(b![x].view(), a![x].view(), x);
+});
+
 test("fill_normal draws N(0, std^2) deterministically from the given bits", async () => {
   const engine = await newEngine();
   const n = 20001;
