@@ -114,12 +114,15 @@ test("queue: SIGTERM puts the run in flight back in the queue at its checkpoint 
     // The rest with two workers and a coordinator waiting, while Redis goes away and comes back.
     assert.equal(grok(["sweep", ...GRID, "--queue", redis.url]).status, 0);
     const workers = [startWorker(redis.url, ["--until-empty"]), startWorker(redis.url, ["--until-empty"])];
-    const waiting = spawn(process.execPath, [CLI, "sweep", ...GRID, "--queue", redis.url, "--wait", "--out", join(root, "grid")], { stdio: "ignore" });
+    const waiting = spawn(process.execPath, [CLI, "sweep", ...GRID, "--queue", redis.url, "--wait", "--out", join(root, "grid")], { stdio: ["ignore", "pipe", "pipe"] });
     started.push(waiting);
+    let waitLog = "";
+    waiting.stdout!.on("data", (d) => (waitLog += d));
+    waiting.stderr!.on("data", (d) => (waitLog += d));
     const waited = new Promise<number | null>((r) => waiting.on("exit", r));
     await until("a run done", () => workers.some((w) => /done/.test(w.log())));
     await redis.restart(1500);
-    assert.equal(await waited, 0);
+    assert.equal(await waited, 0, waitLog);
     assert.deepEqual(await Promise.all(workers.map((w) => w.exit)), [0, 0], workers.map((w) => w.log()).join("\n"));
     const rows = JSON.parse(readFileSync(join(root, "grid", "summary.json"), "utf8")).rows as { status: string }[];
     assert.deepEqual(rows.map((r) => r.status), Array(8).fill("done"));

@@ -71,9 +71,12 @@ export interface CellStatus {
 
 export async function cellStatuses(queue: Queue<JobData, JobResult>, cells: readonly SweepCell[]): Promise<CellStatus[]> {
   return Promise.all(cells.map(async (cell): Promise<CellStatus> => {
-    const job = await queue.getJob(cell.id);
+    // The state first, then the job: a run that completes between the two reads is then seen
+    // still running (the next poll sees it done), never done without its files (BullMQ
+    // stores the result and the state together).
+    const s = await queue.getJobState(cell.id);
+    const job = s === "unknown" ? undefined : await queue.getJob(cell.id);
     if (!job) return { cell, state: "not enqueued" };
-    const s = await job.getState();
     const state: CellState = s === "completed" ? "done" : s === "failed" ? "failed" : s === "active" ? "running" : "waiting";
     return { cell, state, job };
   }));
