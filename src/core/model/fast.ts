@@ -48,7 +48,7 @@ export interface PhaseTiming {
   threads: ThreadTiming[];
 }
 
-/** Consecutive phases that run in the same place, grouped (a pool runs a group in one message). */
+/** Consecutive phases that run in the same place, grouped (a pool runs a group as one list). */
 function runsOfPhases(phases: readonly Phase[]): Phase[][] {
   const groups: Phase[][] = [];
   for (const phase of phases) {
