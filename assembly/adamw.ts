@@ -5,8 +5,9 @@
 //   v = b2*v + (1-b2)*g*g
 //   w = w - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
 // The scalars are formed in f64 (Python floats) and rounded to f32 once, as PyTorch's
-// CPU kernels do with a Python scalar operand. The host calls this once per parameter
-// tensor, so a frozen tensor is simply not passed (no update, no decay).
+// CPU kernels do with a Python scalar operand. Every float is updated on its own: the host
+// calls this over each parameter tensor in chunks (adamw_step_at), and a frozen tensor is
+// simply not passed (no update, no decay).
 
 /**
  * adamw_step with its settings and step read from `hyper`, f64 [lr, beta1, beta2, eps,

@@ -7,11 +7,11 @@
 // the same few lists of phases again and again, needs no message at all: a worker keeps the
 // last MAX_LISTS lists it was sent, lingers after each run, and the host rings it on a shared
 // counter (the doorbell) with the number of the list to run when it keeps that one; a new
-// list goes by message. Nobody waits for a reply: the host starts
-// claiming calls while the workers wake, and learns they are done at the last barrier. So a
-// pool of n threads spawns n - 1, and its host thread must be allowed to block (Node's, a
-// worker's; not a page's main thread). Portable: the host spawns the threads (Node's
-// worker_threads, a page's Web Workers) and hands over their Comlink remotes.
+// list goes by message. Nobody waits for a reply: the host starts claiming calls while the
+// workers wake, and learns they are done at the last barrier. So a pool of n threads spawns
+// n - 1, and its host thread must be allowed to block (Node's, a worker's; not a page's main
+// thread). Portable: the host spawns the threads (Node's worker_threads, a page's Web
+// Workers) and hands over their Comlink remotes.
 
 import type { Remote } from "comlink";
 import { Engine } from "../wasm/engine.js";
@@ -51,8 +51,8 @@ const enum State {
 
 /**
  * How long a worker lingers after a list before it goes back to its messages (ms): long
- * enough to cover what a trainer does between two steps (AdamW, a log line, an evaluation's
- * two runs by message), short enough that a pool left alone soon listens again. It spins for
+ * enough to cover what a trainer does between two runs (checking the loss, a log line, an
+ * evaluation's bookkeeping), short enough that a pool left alone soon listens again. It spins for
  * the first LINGER_SPIN_MS (a wake from Atomics.wait costs 60-75 µs on the development VM),
  * then sleeps.
  */
@@ -246,20 +246,21 @@ export class WorkerPool implements Executor {
 
   // True if worker k, lingering, was rung to run kept list LIST (from BASE).
   private ring(k: number): boolean {
-    const state = STATES + k;
-    for (let seen = this.settled(k); seen === State.Lingering; seen = this.settled(k)) {
-      if (Atomics.compareExchange(this.sync, state, State.Lingering, State.Rung) === State.Lingering) {
-        Atomics.notify(this.sync, state);
-        return true;
-      }
-    }
-    return false;
+    return this.wake(k, State.Rung);
   }
 
   // Worker k, if lingering, back to its messages.
   private dismiss(k: number): void {
+    this.wake(k, State.Idle);
+  }
+
+  // Worker k, if lingering, woken into state `to`: false if it was not lingering, or stopped
+  // just now (a lingering worker leaves that state only for Idle, by itself).
+  private wake(k: number, to: State.Rung | State.Idle): boolean {
     const state = STATES + k;
-    if (this.settled(k) === State.Lingering && Atomics.compareExchange(this.sync, state, State.Lingering, State.Idle) === State.Lingering) Atomics.notify(this.sync, state);
+    if (this.settled(k) !== State.Lingering || Atomics.compareExchange(this.sync, state, State.Lingering, to) !== State.Lingering) return false;
+    Atomics.notify(this.sync, state);
+    return true;
   }
 
   // Worker k's state once it is not Running: between runs a worker is Running only on its way
