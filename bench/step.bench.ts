@@ -157,15 +157,17 @@ interface Shape {
 }
 
 // The largest products of one training step at p=97 (N = 2822 training pairs, 16 shards of
-// 176, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first.
-const SHAPES: [string, Shape[]][] = [
+// 176, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first; the
+// rows of post, dP and their kin are `mlpStride` floats apart, as in the step (a stride of
+// 512, a power of two, would put a slice's rows in a few cache sets and read slower).
+const shapes = (mlpStride: number): [string, Shape[]][] => [
   ["fast path (per call: a step runs the first two 16 times, the others 8 times)", [
     { name: "logits += post WLT", layout: "nn_panels", m: 176, n: 102, k: 512 },
     { name: "dpost = dlogits WL", layout: "nn_panels", m: 176, n: 512, k: 102 },
-    { name: "dWLTᵀ = dlogitsᵀ post", layout: "nn", m: 104, n: 64, k: 2822, ldb: 512 },
+    { name: "dWLTᵀ = dlogitsᵀ post", layout: "nn", m: 104, n: 64, k: 2822, ldb: mlpStride },
     { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
     { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },
-    { name: "dW_in += dPᵀ R", layout: "tn_packing", m: 64, n: 128, k: 510, lda: 512 },
+    { name: "dW_in += dPᵀ R", layout: "tn_packing", m: 64, n: 128, k: 510, lda: mlpStride },
   ]],
   ["reference path", [
     { name: "k,v = x W_Kᵀ (3N rows)", layout: "nt", m: 3 * 2822, n: 128, k: 128 },
@@ -196,10 +198,10 @@ async function simdPeak(engine: Engine): Promise<number> {
 async function gemmBench(engine: Engine): Promise<void> {
   const peak = await simdPeak(engine);
   console.log(`\nmatrix products (GFLOP/s = 2MNK / time); WASM SIMD peak measured now: ${peak.toFixed(1)} GFLOP/s`);
-  for (const [title, shapes] of SHAPES) {
+  for (const [title, rows] of shapes(engine.k.mlp_stride(DEFAULTS.d_mlp))) {
     console.log(`  ${title}`);
     console.log(`  ${"shape".padEnd(26)}${"M x N x K".padEnd(18)}${"wasm ms".padStart(9)}${"GFLOP/s".padStart(9)}${"of peak".padStart(9)}${"JS ms".padStart(9)}${"GFLOP/s".padStart(9)}${"ratio".padStart(8)}`);
-    for (const s of shapes) await gemmRow(engine, s, peak);
+    for (const s of rows) await gemmRow(engine, s, peak);
   }
 }
 
