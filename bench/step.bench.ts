@@ -3,9 +3,11 @@
 // main matrix products, each next to a plain-JavaScript baseline of the same work measured
 // in the same run (src/reference: textbook loops).
 
+import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import { Bench } from "tinybench";
 import { DEFAULTS, type RunConfig } from "../src/core/config.js";
 import type { Executor } from "../src/core/model/executor.js";
@@ -275,37 +277,78 @@ async function sweepBench(): Promise<void> {
 // `--timeline [FILE]`: what each of 2 workers does in each phase of a fast step, over a few
 // steps after a warm-up: the phase's wall time, each worker's time inside kernel calls, and
 // the rest, idle (waiting for the phase's message, for a claim, or for the slower worker).
-// The steps' raw timings go to FILE (timeline.json), times relative to each step's start.
+// Beside them, the same calls on one thread (steps of a one-thread run taking turns with the
+// pool's): how much longer the calls take when two cores share the step. The timed steps go
+// by message (the first phase's lag and the last one's tail are that message and its reply; a
+// training step rings the workers instead). The steps' raw timings go to FILE
+// (timeline.json), times relative to each step's start.
 async function timelineBench(file: string): Promise<void> {
   const steps = quick ? 5 : 20;
   const pool = await createWorkerPool(2);
-  const run = Run.assemble(pool.engine, DEFAULTS, { executor: pool });
-  const trainer = new Trainer(run);
-  for (let i = 0; i < 5; i++) await trainer.trainStep();
-  const path = run.path as FastPath;
-  const recorded: PhaseTiming[][] = [];
-  for (let i = 0; i < steps; i++) recorded.push(await path.timedLossAndGrad(run.train));
-  run.dispose();
+  const runs = [Run.assemble(pool.engine, DEFAULTS, { executor: pool }), Run.assemble(await loadEngine(), DEFAULTS)];
+  for (const run of runs) {
+    const trainer = new Trainer(run);
+    for (let i = 0; i < 5; i++) await trainer.trainStep();
+  }
+  const recorded: PhaseTiming[][] = [], alone: PhaseTiming[][] = [];
+  for (let i = 0; i < steps; i++) {
+    recorded.push(await (runs[0]!.path as FastPath).timedLossAndGrad(runs[0]!.train));
+    alone.push(await (runs[1]!.path as FastPath).timedLossAndGrad(runs[1]!.train));
+  }
+  runs.forEach((run) => run.dispose());
   await pool.close();
-  const med = (phase: number, f: (t: PhaseTiming) => number): number => median(recorded.map((step) => f(step[phase]!)));
-  console.log(`\nfast step timeline, 2 workers, p=${DEFAULTS.p} r=${DEFAULTS.frac}: median over ${steps} steps, ms (busy: inside kernel calls; lag: from the phase's start to a worker's first call; tail: from a worker's last call to the phase's end)`);
-  console.log(`  ${"phase".padEnd(42)}${"wall".padStart(7)}${"busy 1".padStart(8)}${"busy 2".padStart(8)}${"idle".padStart(7)}${"lag 1".padStart(7)}${"lag 2".padStart(7)}${"tail 1".padStart(8)}${"tail 2".padStart(8)}  calls`);
-  let wall = 0, busy = 0, idle = 0;
+  const med = (steps: PhaseTiming[][], phase: number, f: (t: PhaseTiming) => number): number => median(steps.map((step) => f(step[phase]!)));
+  const busyOf = (t: PhaseTiming): number => t.threads.reduce((a, th) => a + th.busy, 0);
+  console.log(`\nfast step timeline, 2 workers, p=${DEFAULTS.p} r=${DEFAULTS.frac}: median over ${steps} steps, ms (busy: inside kernel calls; lag: from the phase's start to a worker's first call; tail: from a worker's last call to the phase's end; 1 thread: the same calls' time on one thread, and both workers' busy time against it)`);
+  console.log(`  ${"phase".padEnd(42)}${"wall".padStart(7)}${"busy 1".padStart(8)}${"busy 2".padStart(8)}${"idle".padStart(7)}${"lag 1".padStart(7)}${"lag 2".padStart(7)}${"tail 1".padStart(8)}${"tail 2".padStart(8)}${"1 thread".padStart(9)}${"2 / 1".padStart(7)}  calls`);
+  let wall = 0, busy = 0, idle = 0, one = 0;
   recorded[0]!.forEach((first, i) => {
-    const w = med(i, (t) => t.end - t.start);
+    const w = med(recorded, i, (t) => t.end - t.start);
     const threads = first.threads.map((_, k) => ({
-      busy: med(i, (t) => t.threads[k]!.busy), lag: med(i, (t) => t.threads[k]!.start - t.start), tail: med(i, (t) => t.end - t.threads[k]!.end),
+      busy: med(recorded, i, (t) => t.threads[k]!.busy), lag: med(recorded, i, (t) => t.threads[k]!.start - t.start), tail: med(recorded, i, (t) => t.end - t.threads[k]!.end),
     }));
+    const both = med(recorded, i, busyOf), single = med(alone, i, busyOf);
     const workers = first.where === "workers" ? 2 : 1;
     const phaseIdle = first.where === "workers" ? workers * w - threads.reduce((a, t) => a + t.busy, 0) : w; // a serial phase idles the other worker
-    wall += w; busy += threads.reduce((a, t) => a + t.busy, 0); idle += phaseIdle;
+    wall += w; busy += threads.reduce((a, t) => a + t.busy, 0); idle += phaseIdle; one += single;
     const col = (k: number, f: (t: (typeof threads)[number]) => number): string => (threads[k] ? fmt(f(threads[k]), 2, 8) : "".padStart(8));
-    console.log(`  ${first.phase.padEnd(42)}${fmt(w, 2, 7)}${col(0, (t) => t.busy)}${col(1, (t) => t.busy)}${fmt(phaseIdle, 2, 7)}${col(0, (t) => t.lag).slice(1)}${col(1, (t) => t.lag).slice(1)}${col(0, (t) => t.tail)}${col(1, (t) => t.tail)}  ${first.where === "workers" ? first.threads.map((t) => t.calls).join("/") : "here"}`);
+    console.log(`  ${first.phase.padEnd(42)}${fmt(w, 2, 7)}${col(0, (t) => t.busy)}${col(1, (t) => t.busy)}${fmt(phaseIdle, 2, 7)}${col(0, (t) => t.lag).slice(1)}${col(1, (t) => t.lag).slice(1)}${col(0, (t) => t.tail)}${col(1, (t) => t.tail)}${fmt(single, 2, 9)}${(both / single).toFixed(2).padStart(7)}  ${first.where === "workers" ? first.threads.map((t) => t.calls).join("/") : "here"}`);
   });
-  console.log(`  ${"step (sum of phases)".padEnd(42)}${fmt(wall, 2, 7)}   both workers busy ${busy.toFixed(1)} ms of ${(2 * wall).toFixed(1)} (${((100 * busy) / (2 * wall)).toFixed(0)}%), idle ${idle.toFixed(1)} ms`);
+  console.log(`  ${"step (sum of phases)".padEnd(42)}${fmt(wall, 2, 7)}   both workers busy ${busy.toFixed(1)} ms of ${(2 * wall).toFixed(1)} (${((100 * busy) / (2 * wall)).toFixed(0)}%), idle ${idle.toFixed(1)} ms; ` +
+    `the same calls on one thread ${one.toFixed(1)} ms: split over two cores they take ${(busy / one).toFixed(2)}x as long`);
   writeFileSync(file, JSON.stringify(recorded.map((step) => step.map((t) => ({ ...t, start: t.start - step[0]!.start, end: t.end - step[0]!.start,
     threads: t.threads.map((th) => ({ ...th, start: th.start - step[0]!.start, end: th.end - step[0]!.start })) }))), null, 1));
   console.log(`  raw timings -> ${file}`);
+  await twinCheck();
+}
+
+// Whether a second core slows a step by itself (memory bandwidth, clock) or through the data
+// the two cores share: a one-thread step alone, and with an independent one-thread run
+// (bench/twin.ts) stepping on the other core, in rounds taking turns.
+async function twinCheck(): Promise<void> {
+  const run = Run.assemble(await loadEngine(), DEFAULTS);
+  const trainer = new Trainer(run);
+  for (let i = 0; i < 5; i++) await trainer.trainStep();
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const twin = new Worker(new URL("./twin.js", import.meta.url), { workerData: flag });
+  await once(twin, "message");
+  const rounds = quick ? 4 : 20, times: [number[], number[]] = [[], []];
+  for (let round = 0; round < rounds; round++) {
+    for (const on of round % 2 ? [1, 0] : [0, 1]) {
+      Atomics.store(flag, 0, on);
+      Atomics.notify(flag, 0);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the twin is mid-step
+      const t0 = performance.now();
+      for (let i = 0; i < 5; i++) await trainer.trainStep();
+      times[on]!.push((performance.now() - t0) / 5);
+    }
+  }
+  Atomics.store(flag, 0, 2);
+  Atomics.notify(flag, 0);
+  await once(twin, "exit");
+  run.dispose();
+  const ratio = median(times[1].map((t, i) => t / times[0][i]!));
+  console.log(`  control: a one-thread step alone ${median(times[0]).toFixed(1)} ms, beside an independent one-thread run on the other core (nothing shared) ${median(times[1]).toFixed(1)} ms: ${ratio.toFixed(3)}x as long (median of ${rounds} paired rounds)`);
 }
 
 const engine = await loadEngine();
