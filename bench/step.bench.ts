@@ -45,8 +45,11 @@ const best = async (name: string, fn: () => unknown, opts: { time: number; itera
 
 const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padStart(width);
 
-/** The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran. */
-let fastSteps: { one: number; two: number } | undefined;
+/**
+ * The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran, and the
+ * median of the rounds' ratios of the two.
+ */
+let fastSteps: { one: number; two: number; paired: number } | undefined;
 
 /** A step to time: a config on an engine, run by an executor (a pool) or on this thread. */
 interface StepCase {
@@ -59,32 +62,33 @@ interface StepCase {
 const median = (x: readonly number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 /**
- * The median ms per training step of each case over `rounds` rounds, the cases taking turns
- * within each round: a minute of neighbour load on a shared machine then slows every case
- * alike, and their ratios hold.
+ * The ms per training step of each case in each of `rounds` rounds (the median of the round's
+ * steps), the cases taking turns within each round: a minute of neighbour load on a shared
+ * machine then slows every case alike, and their ratios hold.
  */
-async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number): Promise<number[]> {
+async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number): Promise<number[][]> {
   const trainers = cases.map((c) => new Trainer(Run.assemble(c.engine, { ...DEFAULTS, ...c.config }, { executor: c.executor })));
   const times = cases.map((): number[] => []);
   for (let round = 0; round < rounds; round++) {
     for (const [i, trainer] of trainers.entries()) times[i]!.push(await ms(cases[i]!.name, () => trainer.trainStep(), { time, iterations: 5 }));
   }
   trainers.reverse().forEach((t) => t.run.dispose()); // an engine takes its runs back latest first
-  return times.map(median);
+  return times;
 }
 
 async function stepBench(engine: Engine): Promise<void> {
   const cfg = DEFAULTS;
   // Trainer.trainStep: zero the gradients, forward and backward, AdamW.
   const pool = await createWorkerPool(2);
-  const rounds = quick ? 1 : 6;
-  const [fast, fast2, reference] = (await alternatingSteps([
+  const rounds = quick ? 1 : 10;
+  const byRound = await alternatingSteps([
     { name: "fast", config: { path: "fast" }, engine },
     { name: "fast, 2 workers", config: { path: "fast" }, engine: pool.engine, executor: pool },
     { name: "reference", config: { path: "reference" }, engine },
-  ], rounds, quick ? 500 : 1000)) as [number, number, number];
+  ], rounds, quick ? 500 : 1000);
   await pool.close();
-  fastSteps = { one: fast, two: fast2 };
+  const [fast, fast2, reference] = byRound.map(median) as [number, number, number];
+  fastSteps = { one: fast, two: fast2, paired: median(byRound[0]!.map((t, r) => t / byRound[1]![r]!)) };
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = Run.assemble(engine, cfg);
   const { data, model } = init;
@@ -137,7 +141,8 @@ async function profileBench(engine: Engine): Promise<void> {
   console.log(`  step floor: ${((products + mixes) / 1e9).toFixed(2)} GFLOP -> ${floor1.toFixed(1)} ms on 1 thread, ${(floor1 / 2).toFixed(1)} ms on 2 (products alone: ${(products / 1e9).toFixed(2)} GFLOP, ${floorProducts.toFixed(1)} ms)`);
   if (fastSteps) {
     console.log(`  the step (medians above): 1 thread ${fastSteps.one.toFixed(1)} ms = ${((100 * floor1) / fastSteps.one).toFixed(0)}% of the floor; ` +
-      `2 workers ${fastSteps.two.toFixed(1)} ms = ${((100 * floor1) / 2 / fastSteps.two).toFixed(0)}% of the 2-thread floor, ${(fastSteps.one / fastSteps.two).toFixed(2)}x over 1 thread`);
+      `2 workers ${fastSteps.two.toFixed(1)} ms = ${((100 * floor1) / 2 / fastSteps.two).toFixed(0)}% of the 2-thread floor, ${(fastSteps.one / fastSteps.two).toFixed(2)}x over 1 thread ` +
+      `(round by round: ${fastSteps.paired.toFixed(2)}x)`);
   }
   run.dispose();
 }
@@ -249,7 +254,7 @@ async function mixtureBench(engine: Engine): Promise<void> {
     { name: "add,sub,mul, 2 workers", config: { task: "add,sub,mul" }, engine: pool.engine, executor: pool },
   ];
   const rounds = quick ? 1 : 3;
-  const times = await alternatingSteps(cases, rounds, quick ? 300 : 1500);
+  const times = (await alternatingSteps(cases, rounds, quick ? 300 : 1500)).map(median);
   await pool.close();
   console.log(`\nmixture step, p=${DEFAULTS.p} r=${DEFAULTS.frac} (median over ${rounds} rounds of each, the cases taking turns)`);
   console.log(`  ${"".padEnd(26)}${"ms/step".padStart(9)}${"vs add alone".padStart(14)}`);
