@@ -281,22 +281,21 @@ async function sweepBench(): Promise<void> {
 
 // `--timeline [FILE]`: what each of 2 workers does in each phase of a fast step, over a few
 // steps after a warm-up: the phase's wall time, each worker's time inside kernel calls, and
-// the rest, idle (waiting for the phase's message, for a claim, or for the slower worker).
+// the rest, idle (waiting for the doorbell, for a claim, or for the slower worker).
 // Beside them, the same calls on one thread (steps of a one-thread run taking turns with the
-// pool's): how much longer the calls take when two cores share the step. The timed steps go
-// by message (the first phase's lag and the last one's tail are that message and its reply; a
-// training step rings the workers instead). The steps' raw timings go to FILE
-// (timeline.json), times relative to each step's start.
+// pool's): how much longer the calls take when two cores share the step. A timed step rings
+// the worker as a training step does (each thread logs its calls in shared memory). The
+// steps' raw timings go to FILE (timeline.json), times relative to each step's start.
 async function timelineBench(file: string): Promise<void> {
   const steps = quick ? 5 : 20;
   const pool = await createWorkerPool(2);
   const runs = [Run.assemble(pool.engine, DEFAULTS, { executor: pool }), Run.assemble(await loadEngine(), DEFAULTS)];
-  for (const run of runs) {
-    const trainer = new Trainer(run);
-    for (let i = 0; i < 5; i++) await trainer.trainStep();
-  }
+  const trainers = runs.map((run) => new Trainer(run));
+  for (const trainer of trainers) for (let i = 0; i < 5; i++) await trainer.trainStep();
   const recorded: PhaseTiming[][] = [], alone: PhaseTiming[][] = [];
   for (let i = 0; i < steps; i++) {
+    // Each timed step right after a training step, as in training: the worker still lingers.
+    await trainers[0]!.trainStep();
     recorded.push(await (runs[0]!.path as FastPath).timedLossAndGrad(runs[0]!.train));
     alone.push(await (runs[1]!.path as FastPath).timedLossAndGrad(runs[1]!.train));
   }

@@ -10,6 +10,7 @@ import { gatherOrder, lastTokenOrder, type FastPath, type PhaseTiming } from "..
 import { formatMetrics, runTraining, Trainer } from "../src/core/train.js";
 import { Run } from "../src/core/run.js";
 import { WorkerPool, type KernelWorker } from "../src/core/model/pool.js";
+import { MAX_TIMED_CALLS } from "../src/core/model/timing-board.js";
 import { createWorkerPool } from "../src/node/pool.js";
 import { readWasm } from "../src/node/wasm.js";
 import { wrap, type Remote } from "comlink";
@@ -62,6 +63,11 @@ test("a timed step (the benchmarks' timeline) gives lossAndGrad's gradients, and
       for (const th of t.threads) assert.ok(t.start <= th.start && th.start <= th.end && th.end <= t.end + 1 && th.busy <= th.end - th.start + 1e-6, t.phase);
     }
     assert.equal(timed.timings[2]!.threads.reduce((a, th) => a + th.calls, 0), 8, "P, U: 8 row ranges between the two workers");
+    for (const t of timed.timings) {
+      // every call of the phase timed once, by the thread that ran it (the worker's from its board)
+      const indices = t.threads.flatMap((th) => (assert.equal(th.each.length, th.calls, t.phase), th.each.map(([i]) => i))).sort((x, y) => x - y);
+      assert.deepEqual(indices, indices.map((_, i) => i), t.phase);
+    }
   } finally {
     await pool.close();
   }
@@ -116,7 +122,7 @@ test("a list the workers keep rings them instead of a message; a new list, or on
   const pool = await WorkerPool.create(3, await WebAssembly.compile(readWasm("shared")), () => {
     const worker = new Worker(new URL("../workers/kernel.worker.js", import.meta.url));
     const remote = wrap<KernelWorker>(nodeEndpoint(worker));
-    const counted = { attach: remote.attach, runTimed: remote.runTimed, run: (...args: Parameters<KernelWorker["run"]>) => (messages++, remote.run(...args)) };
+    const counted = { attach: remote.attach, run: (...args: Parameters<KernelWorker["run"]>) => (messages++, remote.run(...args)) };
     return { remote: counted as unknown as Remote<KernelWorker>, terminate: () => worker.terminate() };
   });
   try {
@@ -127,9 +133,9 @@ test("a list the workers keep rings them instead of a message; a new list, or on
     const step = (): KernelCall[][] => [0, 3].map((from) => [0, 1, 2].map((i) => count(a, from + i))); // two phases, equal each time, not the same object
     const single = (i: number): KernelCall[][] => [[count(b, i)]];
     const [other, third, fourth, fifth] = [single(0), single(1), single(2), single(3)];
-    const runs = async (lists: KernelCall[][][], sent: number, what: string): Promise<void> => {
+    const runs = async (lists: KernelCall[][][], sent: number, what: string, timed = false): Promise<void> => {
       const before = messages;
-      for (const list of lists) await pool.run(list);
+      for (const list of lists) await (timed ? pool.runTimed(list) : pool.run(list));
       assert.equal(messages - before, sent, what);
     };
     await runs([step(), step(), step()], 2, "one message to each of the 2 worker threads, then the doorbell");
@@ -140,14 +146,15 @@ test("a list the workers keep rings them instead of a message; a new list, or on
     await runs([third], 0, "");
     await new Promise((resolve) => setTimeout(resolve, 250)); // longer than the workers linger
     await runs([third], 2, "after lingering, the workers listen for messages again");
-    await pool.runTimed(step()); // by message, with replies: no lingering after it
-    await runs([third], 2, "");
+    await runs([step(), step()], 2, "a timed run is sent, then rung, as any other", true);
+    await assert.rejects(pool.runTimed([Array.from({ length: MAX_TIMED_CALLS + 1 }, () => count(b, 0))]), /a timed run logs at most 4096 calls, got 4097/);
+    await runs([third], 0, "and the workers linger after it");
     // a list refused while another runs is not kept
     const running = pool.run(third);
     await assert.rejects(pool.run([[count(b, 3)], [count(b, 3)]]), /already running phases/);
     await running;
     await runs([[[count(b, 3)], [count(b, 3)]]], 2, "the refused list, asked for again, goes by message");
-    assert.deepEqual([...a.view()], Array(6).fill(5), "the step's floats: 3 + 1 runs, and the timed one");
+    assert.deepEqual([...a.view()], Array(6).fill(6), "the step's floats: 3 + 1 runs, and the two timed ones");
     assert.deepEqual([...b.view()], [2, 5, 1, 3], "other, third, fourth, fifth (+ 2 for the list refused, then run)");
   } finally {
     await pool.close();

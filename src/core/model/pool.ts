@@ -17,6 +17,7 @@ import type { Remote } from "comlink";
 import { Engine } from "../wasm/engine.js";
 import { arriveAndWait, failParties, isPartyFailed, runClaimed, runClaimedTimed, type Executor, type PhaseCalls, type ThreadTiming } from "./executor.js";
 import { MAX_WORKERS } from "./fast.js";
+import { MAX_TIMED_CALLS, TimingBoard } from "./timing-board.js";
 
 /** Phases one run() may hold: each takes two counters of the shared sync array (claims, barrier). */
 const MAX_PHASES = 32;
@@ -29,11 +30,15 @@ const SETS = 2;
 /** The counter after the sets: not 0 once a thread has failed, so that no other waits for it. */
 const FAILED = SETS * 2 * MAX_PHASES;
 const BARRIERS = Array.from({ length: SETS * MAX_PHASES }, (_, p) => 2 * p + 1);
-/** The first counter of the run the doorbell starts (its `base`), and which kept list it is. */
+/**
+ * The first counter of the run the doorbell starts (its `base`), which kept list it is, and
+ * whether it is timed (1: each worker logs its calls on its TimingBoard).
+ */
 const BASE = FAILED + 1;
 const LIST = BASE + 1;
+const TIMED = LIST + 1;
 /** Each worker thread's state (below), from this counter on: where the host rings it. */
-const STATES = LIST + 1;
+const STATES = TIMED + 1;
 /** Lists of phases a worker keeps: a training step's, its AdamW update's, two evaluations'. */
 const MAX_LISTS = 4;
 
@@ -106,21 +111,29 @@ function linger(sync: Int32Array, state: number): boolean {
   }
 }
 
+// How a worker runs its calls: claimed, and in a timed run also logged on its board (each
+// phase's record written before the thread arrives at the phase's barrier).
+function workerClaimer(board: TimingBoard, timed: boolean): Claimer<unknown> {
+  if (!timed) return runClaimed;
+  board.clear();
+  return (engine, calls, sync, slot) => board.write((slot % (2 * MAX_PHASES)) >> 1, runClaimedTimed(engine, calls, sync, slot));
+}
+
 /** What a pool's worker thread does (exposed with Comlink by each host's worker entry). */
 export function kernelWorker() {
-  let attached: (Parties & { state: number }) | undefined;
+  let attached: (Parties & { state: number; board: TimingBoard }) | undefined;
   const kept: (readonly PhaseCalls[])[] = [];
   const use = () => {
     if (!attached) throw new Error("worker used before attach()");
     return attached;
   };
   return {
-    async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number, index: number): Promise<void> {
-      attached = { engine: await Engine.create(module, memory), sync, parties, state: STATES + index };
+    async attach(module: WebAssembly.Module, memory: WebAssembly.Memory, sync: Int32Array, parties: number, index: number, board: Float64Array): Promise<void> {
+      attached = { engine: await Engine.create(module, memory), sync, parties, state: STATES + index, board: new TimingBoard(board, MAX_PHASES) };
     },
     /**
      * Keeps the phases as list `list` and runs them from counter `base`, then, each time the
-     * host rings, kept list LIST from counter BASE.
+     * host rings, kept list LIST from counter BASE (timed when TIMED says so).
      */
     run(phases: readonly PhaseCalls[], base: number, list: number): void {
       const me = use();
@@ -128,16 +141,13 @@ export function kernelWorker() {
       kept[list] = phases;
       try {
         for (;;) {
-          eachPhase(me, kept[list]!, base, runClaimed);
+          eachPhase(me, kept[list]!, base, workerClaimer(me.board, Atomics.load(me.sync, TIMED) === 1));
           if (!linger(me.sync, me.state)) return;
           [base, list] = [Atomics.load(me.sync, BASE), Atomics.load(me.sync, LIST)];
         }
       } finally {
         Atomics.store(me.sync, me.state, State.Idle);
       }
-    },
-    runTimed(phases: readonly PhaseCalls[], base: number): ThreadTiming[] {
-      return eachPhase(use(), phases, base, runClaimedTimed);
     },
   };
 }
@@ -166,6 +176,8 @@ export class WorkerPool implements Executor {
     private readonly threads: PoolThread[],
     /** The claim and barrier counters of the phases being run, the doorbell's base and the workers' states (shared with every thread). */
     private readonly sync: Int32Array,
+    /** Where each worker thread logs its calls in a timed run. */
+    private readonly boards: TimingBoard[],
   ) {}
 
   /** True while the threads run a list of phases. */
@@ -197,8 +209,9 @@ export class WorkerPool implements Executor {
     const engine = await Engine.create(module, memory);
     const threads = Array.from({ length: n - 1 }, spawn);
     const sync = new Int32Array(new SharedArrayBuffer(4 * (STATES + threads.length)));
-    await Promise.all(threads.map((t, k) => t.remote.attach(module, memory, sync, n, k)));
-    return new WorkerPool(engine, threads, sync);
+    const boards = threads.map(() => TimingBoard.create(MAX_PHASES));
+    await Promise.all(threads.map((t, k) => t.remote.attach(module, memory, sync, n, k, boards[k]!.shared)));
+    return new WorkerPool(engine, threads, sync, boards);
   }
 
   /**
@@ -208,11 +221,7 @@ export class WorkerPool implements Executor {
    */
   async run(phases: readonly PhaseCalls[]): Promise<void> {
     if (phases.length === 0) return; // (with no barrier to wait at, a worker could still be on its way to it)
-    await this.exclusively(phases, (base) => {
-      const { list, again } = this.keep(phases);
-      Atomics.store(this.sync, LIST, list);
-      return this.alongside((k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base, list)), (me) => void eachPhase(me, phases, base, runClaimed), false);
-    });
+    await this.exclusively(phases, (base) => this.alongside(phases, base, false, runClaimed));
   }
 
   // The number of the kept list that `phases` are (`again`), or of the one they replace, the
@@ -230,9 +239,17 @@ export class WorkerPool implements Executor {
     return { list, again };
   }
 
+  /**
+   * run(), timing every call on every thread: started and ended as run() is (rung, or sent),
+   * each worker logging on its board what this thread reads after the last barrier.
+   */
   async runTimed(phases: readonly PhaseCalls[]): Promise<ThreadTiming[][]> {
-    const byThread = await this.exclusively(phases, (base) => this.alongside((k) => (this.dismiss(k), this.threads[k]!.remote.runTimed(phases, base)), (me) => eachPhase(me, phases, base, runClaimedTimed), true));
-    return phases.map((_, p) => byThread.map((phasesOfThread) => phasesOfThread[p]!));
+    const calls = phases.reduce((n, p) => n + p.length, 0);
+    if (calls > MAX_TIMED_CALLS) throw new RangeError(`a timed run logs at most ${MAX_TIMED_CALLS} calls, got ${calls}`);
+    if (phases.length === 0) return [];
+    // The boards are read before another run may start (and the workers clear them).
+    const [mine, theirs] = await this.exclusively(phases, async (base) => [await this.alongside(phases, base, true, runClaimedTimed), this.boards.map((board) => board.read(phases.length))] as const);
+    return phases.map((_, p) => [mine[p]!, ...theirs.map((worker) => worker[p]!)]);
   }
 
   // Worker k keeps `phases` as list `list` and runs them from counter `base`, by message (after
@@ -272,14 +289,16 @@ export class WorkerPool implements Executor {
     }
   }
 
-  // Starts the workers, does this thread's share, and gives every thread's result, this one's
-  // first (with `replies`: the workers' too, waited for; else only this one's, and a worker's
-  // reply that rejects all the same is kept for the next run to throw).
-  private async alongside<R>(start: (k: number) => Promise<R>, here: (me: Parties) => R, replies: boolean): Promise<R[]> {
-    const pending = this.threads.map((_, k) => start(k));
+  // Rings the workers for `phases` where they keep it, else sends it to them, and runs this
+  // thread's share with `claim`: its results, phase by phase. The workers' replies are not
+  // waited for (one that rejects all the same is kept for the next run to throw).
+  private async alongside<R>(phases: readonly PhaseCalls[], base: number, timed: boolean, claim: Claimer<R>): Promise<R[]> {
+    const { list, again } = this.keep(phases);
+    Atomics.store(this.sync, LIST, list);
+    Atomics.store(this.sync, TIMED, timed ? 1 : 0);
+    const pending = this.threads.map((_, k) => (again && this.ring(k) ? this.replies[k]! : this.send(k, phases, base, list)));
     try {
-      const mine = here({ engine: this.engine, sync: this.sync, parties: this.workers });
-      return replies ? [mine, ...(await Promise.all(pending))] : [mine];
+      return eachPhase({ engine: this.engine, sync: this.sync, parties: this.workers }, phases, base, claim);
     } catch (e) {
       // The error of the thread that failed, not the others' PartyFailed: reported here, so
       // not again by the next run.
