@@ -16,6 +16,7 @@ import type * as RunModule from "../src/core/run.js";
 import type * as Train from "../src/core/train.js";
 import type * as Pool from "../src/node/pool.js";
 import type * as Wasm from "../src/node/wasm.js";
+import { median } from "./median.js";
 
 /** Says what is wrong and how to fix it, and exits (a usage error, not a crash). */
 function fail(message: string): never {
@@ -103,7 +104,6 @@ for (let round = 0; round < rounds; round++) {
 // A build against the first, round by round (the two ran back to back, so a minute of
 // neighbour load mostly cancels out): the median of the differences of their mean steps, and
 // of the first's mean step over this one's (its speed-up).
-const median = (x: readonly number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 const paired = (build: Build, f: (mine: number, first: number) => number): number => median(build.rounds.map((t, r) => f(t, builds[0]!.rounds[r]!)));
 console.log(`training step at the defaults, ${workerCounts.length === 1 ? threads(workerCounts[0]!) : "each build on the workers given"}: ${rounds} rounds of ${steps} steps each, the builds taking turns (ms)`);
 console.log(`  ${"build".padEnd(40)}${"fastest".padStart(9)}${"p10".padStart(9)}${"median".padStart(9)}${"paired".padStart(9)}${"speed-up".padStart(9)}  weights sha256   (paired, speed-up: against the first build, round by round)`);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser } from "playwright-core";
 import { parseArgs } from "../src/node/args.js";
+import { median } from "./median.js";
 
 const CLI = fileURLToPath(new URL("../src/node/cli.js", import.meta.url));
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -53,7 +54,6 @@ function inNode(workers: number): number {
   }
 }
 
-const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 const [server, url] = await serve();
 const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 try {

@@ -14,6 +14,7 @@ import { Trainer } from "../src/core/train.js";
 import type { Engine } from "../src/core/wasm/engine.js";
 import { createWorkerPool } from "../src/node/pool.js";
 import { loadEngine } from "../src/node/wasm.js";
+import { median } from "./median.js";
 
 const PYTHON = "/usr/bin/python3";
 const TORCH_STEP = fileURLToPath(new URL("../../bench/peers/torch_step.py", import.meta.url));
@@ -58,7 +59,6 @@ async function oursStep(engine: Engine, executor?: Executor): Promise<number> {
   return median(times);
 }
 
-const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 // TensorFlow.js (pure-JS "cpu" and "wasm" backends, one thread): ~100x slower than either
 // of the above, so one short run each is enough.

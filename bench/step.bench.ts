@@ -22,6 +22,7 @@ import { referenceLossAndGrad } from "../src/reference/model.js";
 import { createWorkerPool } from "../src/node/pool.js";
 import { runSweep } from "../src/node/sweep.js";
 import { loadEngine } from "../src/node/wasm.js";
+import { median } from "./median.js";
 
 const quick = process.argv.includes("--quick");
 
@@ -59,7 +60,6 @@ interface StepCase {
   executor?: Executor;
 }
 
-const median = (x: readonly number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)]!;
 
 /**
  * The ms per training step of each case in each of `rounds` rounds (the median of the round's
