@@ -47,10 +47,10 @@ const best = async (name: string, fn: () => unknown, opts: { time: number; itera
 const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padStart(width);
 
 /**
- * The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran, and the
- * median of the rounds' ratios of the two.
+ * The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran, the
+ * median of the rounds' ratios of the two, and the SIMD peak calibrated in each round.
  */
-let fastSteps: { one: number; two: number; paired: number } | undefined;
+let fastSteps: { one: number; two: number; paired: number; peaks: number[] } | undefined;
 
 /** A step to time: a config on an engine, run by an executor (a pool) or on this thread. */
 interface StepCase {
@@ -64,13 +64,15 @@ interface StepCase {
 /**
  * The ms per training step of each case in each of `rounds` rounds (the median of the round's
  * steps), the cases taking turns within each round: a minute of neighbour load on a shared
- * machine then slows every case alike, and their ratios hold.
+ * machine then slows every case alike, and their ratios hold. `eachRound` runs after each
+ * round's cases.
  */
-async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number): Promise<number[][]> {
+async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number, eachRound?: () => Promise<void>): Promise<number[][]> {
   const trainers = cases.map((c) => new Trainer(Run.assemble(c.engine, { ...DEFAULTS, ...c.config }, { executor: c.executor })));
   const times = cases.map((): number[] => []);
   for (let round = 0; round < rounds; round++) {
     for (const [i, trainer] of trainers.entries()) times[i]!.push(await ms(cases[i]!.name, () => trainer.trainStep(), { time, iterations: 5 }));
+    await eachRound?.();
   }
   trainers.reverse().forEach((t) => t.run.dispose()); // an engine takes its runs back latest first
   return times;
@@ -81,14 +83,18 @@ async function stepBench(engine: Engine): Promise<void> {
   // Trainer.trainStep: zero the gradients, forward and backward, AdamW.
   const pool = await createWorkerPool(2);
   const rounds = quick ? 1 : 10;
+  // The peak is calibrated in every round too, so the floor the profile sets these steps
+  // against comes from the same minutes (a calibration that only runs minutes later, while a
+  // neighbour is busy, reads low and flatters the step).
+  const peaks: number[] = [];
   const byRound = await alternatingSteps([
     { name: "fast", config: { path: "fast" }, engine },
     { name: "fast, 2 workers", config: { path: "fast" }, engine: pool.engine, executor: pool },
     { name: "reference", config: { path: "reference" }, engine },
-  ], rounds, quick ? 500 : 1000);
+  ], rounds, quick ? 500 : 1000, async () => void peaks.push(await simdPeak(engine, quick ? 200 : 300)));
   await pool.close();
   const [fast, fast2, reference] = byRound.map(median) as [number, number, number];
-  fastSteps = { one: fast, two: fast2, paired: median(byRound[0]!.map((t, r) => t / byRound[1]![r]!)) };
+  fastSteps = { one: fast, two: fast2, paired: median(byRound[0]!.map((t, r) => t / byRound[1]![r]!)), peaks };
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = Run.assemble(engine, cfg);
   const { data, model } = init;
@@ -106,6 +112,7 @@ async function stepBench(engine: Engine): Promise<void> {
   for (const [name, t] of [["wasm fast path, 2 workers", fast2], ["wasm fast path", fast], ["wasm reference path", reference], ["plain JS", js]] as const) {
     console.log(`  ${name.padEnd(26)}${fmt(t)}${(t / fast).toFixed(1).padStart(9)}x`);
   }
+  console.log(`  WASM SIMD peak calibrated after each round: ${Math.min(...peaks).toFixed(1)}–${Math.max(...peaks).toFixed(1)} GFLOP/s (median ${median(peaks).toFixed(1)})`);
 }
 
 // Where the fast step's time goes (1 thread): each phase of FastPath.lossAndGrad called on
@@ -118,14 +125,16 @@ async function profileBench(engine: Engine): Promise<void> {
   const batch = run.train;
   const phases = path.phases(batch);
   const flops = fastStepFlops(model.dims, batch.n);
-  // The peak is calibrated before and after the phases and the higher one kept: neighbour load
-  // during one calibration would lower the floor and flatter every phase against it.
+  // The peak is calibrated before and after the phases (and in each round of the step bench)
+  // and the highest kept: neighbour load during one calibration would lower the floor and
+  // flatter every phase against it.
   const before = await simdPeak(engine);
   const rows: [string, number][] = [];
   for (const [name, run] of [...phases, ["AdamW", () => model.adamwStep(cfg, 1)] as const]) rows.push([name, await ms(name, run, { time: quick ? 200 : 1000, iterations: 5 })]);
-  const peak = Math.max(before, await simdPeak(engine));
+  const calibrations = [before, await simdPeak(engine), ...(fastSteps?.peaks ?? [])];
+  const peak = Math.max(...calibrations);
   const floorMs = (f: number): number => (f / (peak * 1e9)) * 1000;
-  console.log(`\nfast step, by phase (1 thread, p50 ms), against its floor: its FLOP (products + mixes, counted from the kernels) at the WASM SIMD peak measured now (the better of two calibrations), ${peak.toFixed(1)} GFLOP/s`);
+  console.log(`\nfast step, by phase (1 thread, p50 ms), against its floor: its FLOP (products + mixes, counted from the kernels) at the WASM SIMD peak measured now (the best of ${calibrations.length} calibrations: before and after the phases${fastSteps ? ", and one in each round of the step section" : ""}), ${peak.toFixed(1)} GFLOP/s`);
   console.log(`  ${"phase".padEnd(44)}${"ms".padStart(9)}${"share".padStart(6)}${"MFLOP".padStart(9)}${"floor ms".padStart(10)}${"of floor".padStart(10)}`);
   const total = rows.reduce((a, [, t]) => a + t, 0);
   let products = 0, mixes = 0;
@@ -189,7 +198,7 @@ const shapes = (mlpStride: number): [string, Shape[]][] => [
 
 // The WebAssembly SIMD peak of this machine for the GEMMs' micro-kernel, measured now
 // (assembly/calibrate.ts: the 4x8 tile on L1-resident operands, 64 * 256 flops per iteration).
-async function simdPeak(engine: Engine): Promise<number> {
+async function simdPeak(engine: Engine, time = quick ? 500 : 1500): Promise<number> {
   // Calls of about 0.7 ms, as short as the products it is compared with: on a shared machine
   // a longer call is more often cut into by a neighbour, and its fastest run reads low.
   const iterations = 2_000;
@@ -198,7 +207,7 @@ async function simdPeak(engine: Engine): Promise<number> {
   // call it often, then give the optimising compiler (a background thread) time to finish.
   for (let i = 0; i < 50; i++) engine.k.simd_peak(1000, buffer);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const t = await best("simd peak", () => engine.k.simd_peak(iterations, buffer), { time: quick ? 500 : 1500, iterations: 30 });
+  const t = await best("simd peak", () => engine.k.simd_peak(iterations, buffer), { time, iterations: 30 });
   return (64 * 256 * iterations) / 1e9 / (t / 1000);
 }
 
