@@ -20,7 +20,7 @@
 // partial sums exist and the result does not depend on how many workers share a step.
 
 import { gemm_nn, gemm_nn_panels, gemm_nn_panels_gated, gemm_nt, gemm_tn, gemm_tn_packing, pack_panels, store_row } from "./gemm";
-import { relu_forward, cross_entropy, count_correct } from "./nn";
+import { relu_forward, cross_entropies, count_correct } from "./nn";
 import { mathf_exp_f32x4 } from "./expf";
 import { Dims, Weights } from "./model";
 
@@ -335,14 +335,14 @@ function divide(p: usize, n: i32, d: f32): void {
  * One shard of a training step: forward, the loss (gradient scaled for a mean over
  * `denominator` examples) and backward as far as d pre (in batch.dpost) and d attn (in
  * batch.da, each dot summed over `parts` column ranges of P and the first `u_parts` of U, see
- * attention_grads), all in the shard's own rows. Writes the loss sum (f64) and the number of
- * correct predictions (i32) at `result`.
+ * attention_grads), all in the shard's own rows. Writes each example's loss (f64) at
+ * `losses` and the number of correct predictions (i32) at `correct`.
  */
-export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, result: usize, cuts: usize, parts: i32, u_parts: i32): void {
+export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, losses: usize, correct: usize, cuts: usize, parts: i32, u_parts: i32): void {
   const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n;
   batch_forward(dims, tb, batch);
-  store<f64>(result, cross_entropy(batch.logits, batch.labels, n, dv, batch.dlogits, denominator));
-  store<i32>(result, count_correct(batch.logits, batch.labels, n, dv), 8);
+  cross_entropies(batch.logits, batch.labels, n, dv, batch.dlogits, denominator, losses);
+  store<i32>(correct, count_correct(batch.logits, batch.labels, n, dv));
   // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
   gemm_nn_panels_gated(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, mlp_stride(dmlp), batch.post);
   // A of dWLTᵀ = dlogitsᵀ post, a product over the whole batch (after the shards), laid out
@@ -481,10 +481,10 @@ function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, 
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */
-export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, result: usize): void {
+export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, losses: usize, correct: usize): void {
   batch_forward(dims, tb, batch);
-  store<f64>(result, cross_entropy(batch.logits, batch.labels, batch.n, dims.d_vocab, 0, 1));
-  store<i32>(result, count_correct(batch.logits, batch.labels, batch.n, dims.d_vocab), 8);
+  cross_entropies(batch.logits, batch.labels, batch.n, dims.d_vocab, 0, 1, losses);
+  store<i32>(correct, count_correct(batch.logits, batch.labels, batch.n, dims.d_vocab));
 }
 
 // ---- table gradients: each entry summed over the whole batch, in example order ----

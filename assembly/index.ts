@@ -2,7 +2,7 @@
 // host laid out (see src/core/wasm/); nothing here allocates or keeps state. The *Layout
 // enums give the byte offset of every field of the pointer tables, by name.
 export { gemm_nn, gemm_nt, gemm_tn, dot, pack_panels, panels_size, gemm_nn_panels, gemm_nn_panels_gated, gemm_tn_packing, pack_scratch_floats } from "./gemm";
-export { relu_forward, relu_backward, cross_entropy, count_correct, sum_squares } from "./nn";
+export { relu_forward, relu_backward, cross_entropy, cross_entropies, count_correct, sum_squares } from "./nn";
 export { exp_rows, mathf_exp_rows } from "./expf";
 export { adamw_step, adamw_step_at } from "./adamw";
 export { fill_normal } from "./init";

@@ -43,22 +43,34 @@ export function relu_backward(dinp: usize, dout: usize, inp: usize, n: i32): voi
  */
 export function cross_entropy(logits: usize, labels: usize, rows: i32, n: i32, dlogits: usize, denominator: f64): f64 {
   let total: f64 = 0;
-  for (let r = 0; r < rows; r++) {
-    const row = logits + (<usize>(r * n) << 2);
-    const label = load<i32>(labels + (<usize>r << 2));
-    const mx = row_max(row, n);
-    // With a gradient, the exps go to its row on the way (computed once, scaled after).
-    const drow: usize = dlogits == 0 ? 0 : dlogits + (<usize>(r * n) << 2);
-    const sum = sum_exp(row, n, mx, drow);
-    total += (<f64>mx + Math.log(sum)) - <f64>ld(row, label);
-    if (drow != 0) {
-      // forward was: loss = lse - x_label, so d x_label = prob_label - 1 = (e_label - sum) / sum
-      const e_label = <f64>ld(drow, label);
-      scale_softmax(drow, n, <f32>(1.0 / (sum * denominator)));
-      st(drow, label, <f32>(((e_label - sum) / sum) / denominator));
-    }
-  }
+  for (let r = 0; r < rows; r++) total += row_cross_entropy(logits, labels, r, n, dlogits, denominator);
   return total;
+}
+
+/**
+ * The cross-entropy of each row, as cross_entropy computes it (and the same gradient), into
+ * `losses` (f64 [rows]) instead of summed: a caller that cuts a batch into shards of any size
+ * can then add them in one fixed order.
+ */
+export function cross_entropies(logits: usize, labels: usize, rows: i32, n: i32, dlogits: usize, denominator: f64, losses: usize): void {
+  for (let r = 0; r < rows; r++) store<f64>(losses + (<usize>r << 3), row_cross_entropy(logits, labels, r, n, dlogits, denominator));
+}
+
+// Row r's loss, and with `dlogits` (not 0) its row of the gradient.
+@inline function row_cross_entropy(logits: usize, labels: usize, r: i32, n: i32, dlogits: usize, denominator: f64): f64 {
+  const row = logits + (<usize>(r * n) << 2);
+  const label = load<i32>(labels + (<usize>r << 2));
+  const mx = row_max(row, n);
+  // With a gradient, the exps go to its row on the way (computed once, scaled after).
+  const drow: usize = dlogits == 0 ? 0 : dlogits + (<usize>(r * n) << 2);
+  const sum = sum_exp(row, n, mx, drow);
+  if (drow != 0) {
+    // forward was: loss = lse - x_label, so d x_label = prob_label - 1 = (e_label - sum) / sum
+    const e_label = <f64>ld(drow, label);
+    scale_softmax(drow, n, <f32>(1.0 / (sum * denominator)));
+    st(drow, label, <f32>(((e_label - sum) / sum) / denominator));
+  }
+  return (<f64>mx + Math.log(sum)) - <f64>ld(row, label);
 }
 
 // Lanes j..j+3 of a row of n floats; lanes at or past n read as -Infinity (exp gives 0).

@@ -172,14 +172,14 @@ interface Shape {
   ldb?: number;
 }
 
-// The largest products of one training step at p=97 (N = 2822 training pairs, 16 shards of
-// 176, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first; the
+// The largest products of one training step at p=97 (N = 2822 training pairs, 32 shards of
+// 88, PARTS = 8 ranges, 510 table rows = (1 + 4 heads) x 102 tokens), fast path first; the
 // rows of post, dP and their kin are `mlpStride` floats apart, as in the step (a stride of
 // 512, a power of two, would put a slice's rows in a few cache sets and read slower).
 const shapes = (mlpStride: number): [string, Shape[]][] => [
-  ["fast path (per call: a step runs the first two 16 times, the others 8 times)", [
-    { name: "logits += post WLT", layout: "nn_panels", m: 176, n: 102, k: 512 },
-    { name: "dpost = dlogits WL", layout: "nn_panels", m: 176, n: 512, k: 102 },
+  ["fast path (per call: a step runs the first two 32 times, the others 8 times)", [
+    { name: "logits += post WLT", layout: "nn_panels", m: 88, n: 102, k: 512 },
+    { name: "dpost = dlogits WL", layout: "nn_panels", m: 88, n: 512, k: 102 },
     { name: "dWLTᵀ = dlogitsᵀ post", layout: "nn", m: 104, n: 64, k: 2822, ldb: mlpStride },
     { name: "P = R W_inᵀ", layout: "nt", m: 64, n: 512, k: 128 },
     { name: "dR += dP W_in", layout: "nn", m: 64, n: 128, k: 512 },

@@ -219,6 +219,23 @@ test("cross_entropy gives the float64 mean loss and (softmax - onehot)/rows, als
   assert.ok(Math.abs(pdf.view()[2]! / Math.exp(-60) - 1) < 1e-5, "e^-60 is kept");
 });
 
+test("cross_entropies writes each row's loss, which added in order is cross_entropy's sum, and the same gradient, byte for byte", async () => {
+  const engine = await newEngine();
+  const rows = 29, n = 102;
+  const logits = uniform(rows * n, 8);
+  logits[5 * n + 7] = 60;
+  const labels = Int32Array.from({ length: rows }, (_, r) => (r * 17) % n);
+  const pl = put(engine, logits), plab = engine.alloc("i32", rows);
+  plab.write(labels);
+  const [summed, each] = [engine.alloc("f32", rows * n), engine.alloc("f32", rows * n)];
+  const losses = engine.alloc("f64", rows);
+  const total = engine.k.cross_entropy(pl.ptr, plab.ptr, rows, n, summed.ptr, 2822);
+  engine.k.cross_entropies(pl.ptr, plab.ptr, rows, n, each.ptr, 2822, losses.ptr);
+  assert.equal(losses.view().reduce((s, x) => s + x, 0), total);
+  losses.view().forEach((x, r) => assert.equal(x, engine.k.cross_entropy(pl.at(r * n).ptr, plab.at(r).ptr, 1, n, 0, 1), `row ${r}`));
+  assert.deepEqual(each.view(), summed.view(), "the gradient");
+});
+
 test("count_correct takes the first maximum on ties, like torch.argmax", async () => {
   const engine = await newEngine();
   const logits = new Float32Array([1, 3, 3, 0, /**/ 5, 1, 1, 5, /**/ 0, 0, 0, 1]);

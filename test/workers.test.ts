@@ -237,6 +237,25 @@ for (const n_heads of ["4", "5"]) test(`the table gradients dP and dU are plain 
   run.dispose();
 });
 
+test("each task's loss is its rows' cross-entropies summed by 16 fixed blocks in order, whatever the shards: byte for byte", async () => {
+  const engine = await newEngine();
+  const run = Run.assemble(engine, resolveConfig({ ...CONFIG, task: "add,sub,mul,a^2+b^2" }));
+  const path = run.path as FastPath;
+  for (const [batch, results] of [[run.train, await path.lossAndGrad(run.train)], [run.test, await path.evaluate(run.test)]] as const) {
+    const { segments } = batch.examples, dv = run.model.dims.d_vocab;
+    assert.ok(batch.shards.length > 16, `cut into ${batch.shards.length} shards, not the 16 blocks`);
+    const logits = batch.field("logits"), labels = batch.labels;
+    segments.forEach(({ start, n }, segment) => {
+      let loss = 0;
+      for (const [lo, hi] of ranges(n, Math.min(Math.floor(16 / segments.length), n))) {
+        loss += engine.k.cross_entropy(logits.at((start + lo) * dv).ptr, labels.at(start + lo).ptr, hi - lo, dv, 0, 1);
+      }
+      assert.equal(results[segment]!.loss, loss / n, `segment ${segment}`);
+    });
+  }
+  run.dispose();
+});
+
 test("shards and ranges cover their range exactly once", () => {
   for (const [n, parts] of [[2822, 8], [5, 8], [7, 3], [1, 1]] as const) {
     const r = ranges(n, parts);

@@ -6,7 +6,8 @@
 //   1. tables: R_0 = W_Eᵀ here, then one call per head and one for W_outᵀ W_U, then PARTS
 //      row ranges of P and U;
 //   2. shards: a batch is cut into at most MAX_SHARDS shards (a function of the batch size
-//      alone); each runs forward, loss and backward as far as d pre and d attn in its own rows;
+//      alone); each runs forward, loss and backward as far as d pre and d attn in its own rows
+//      and writes its examples' losses, which the host adds by LOSS_BLOCKS fixed blocks;
 //   3. table gradients: a column range of dP and dU per thread, then PARTS row ranges of
 //      dWLT, each summed over the whole batch in example order;
 //   4. weight gradients: PARTS row ranges of the MLP side, then one call per head, then
@@ -20,8 +21,14 @@ import type { Region } from "../wasm/region.js";
 import { Batch, type AdamWConfig, type LossAndAccuracy, type Model, type Path, type Shard } from "./model.js";
 import type { Dims } from "./params.js";
 
-/** Shards per batch: twice PARTS, so that when workers claim them the last ones are short. */
-export const MAX_SHARDS = 16;
+/** Shards per batch: four times PARTS, so that when workers claim them the last ones are short. */
+export const MAX_SHARDS = 32;
+/**
+ * Into how many blocks a batch's per-example losses are summed (each block in example order,
+ * then the blocks in order): the cut the shards once had, kept so that the loss keeps its
+ * floats whatever MAX_SHARDS is.
+ */
+const LOSS_BLOCKS = 16;
 /**
  * Into how many calls each parallel phase is cut (column or row ranges of its outputs): a
  * constant, so no sum depends on the worker count.
@@ -75,6 +82,16 @@ const GRADS = ["dQt", "dKt", "dVt", "dS", "dR", "dP", "dU", "dWLT"] as const;
 export function alignedRanges(n: number, parts: number): [number, number][] {
   const cut = (i: number): number => (i === parts ? n : 4 * Math.floor((i * n) / parts / 4));
   return Array.from({ length: parts }, (_, i) => [cut(i), cut(i + 1)] as [number, number]);
+}
+
+/**
+ * [lo, hi, segment] cuts of a split's rows: each segment cut into min(its rows,
+ * floor(count / segments)) nearly equal ranges (at least one), a function of the layout alone.
+ */
+function segmentCuts(split: Split, count: number): [number, number, number][] {
+  const perSegment = Math.max(1, Math.floor(count / split.segments.length));
+  return split.segments.flatMap(({ start, n }, segment) =>
+    ranges(n, Math.min(perSegment, n)).map(([lo, hi]): [number, number, number] => [start + lo, start + hi, segment]));
 }
 
 /**
@@ -229,10 +246,8 @@ export class FastPath implements Path {
     }
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.
-    const perSegment = Math.max(1, Math.floor(MAX_SHARDS / split.segments.length));
-    const cuts = split.segments.flatMap(({ start, n: rows }, segment) =>
-      ranges(rows, Math.min(perSegment, rows)).map(([lo, hi]) => [start + lo, start + hi, segment] as const));
-    const shards: Shard[] = cuts.map(([lo, hi, segment]) => {
+    const losses = engine.alloc("f64", n);
+    const shards: Shard[] = segmentCuts(split, MAX_SHARDS).map(([lo, hi, segment]) => {
       const rows = (r: Region | null, width: number): Region | null => r && r.at(lo * width);
       const f = whole.fields as Record<keyof typeof sizes, Region<"f32"> | null>;
       const table = engine.struct("FastBatch", {
@@ -240,7 +255,7 @@ export class FastPath implements Path {
         attn: rows(f.attn, widths.attn), post: rows(f.post, widths.post), logits: rows(f.logits, dv),
         dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n, gather_slots: rows(f.gather_slots, CONTEXT), gather_weights: f.gather_weights, last_order: null,
       });
-      return { n: hi - lo, segment, table, result: engine.alloc("f64", 2) };
+      return { n: hi - lo, segment, table, losses: losses.at(lo, hi - lo), correct: engine.alloc("i32", 1) };
     });
     return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards, widths);
   }
@@ -255,7 +270,7 @@ export class FastPath implements Path {
   }
 
   async evaluate(batch: Batch): Promise<LossAndAccuracy[]> {
-    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", (s) => [s.result.ptr])]]);
+    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", (s) => [s.losses.ptr, s.correct.ptr])]]);
     return this.sumResults(batch);
   }
 
@@ -298,7 +313,7 @@ export class FastPath implements Path {
     const [dims, params, grads, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.model.gradsTable.ptr, this.tables.ptr];
     return [
       ...this.tablesForward(),
-      ["shards: forward, loss, d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.result.ptr, this.cuts.ptr, PARTS, U_PARTS])],
+      ["shards: forward, loss, d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.losses.ptr, s.correct.ptr, this.cuts.ptr, PARTS, U_PARTS])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
       ["tables backward: attention heads", "workers", numbered(this.model.dims.n_heads, (h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, h])],
@@ -345,16 +360,18 @@ export class FastPath implements Path {
     return where === "here" ? this.here : this.executor;
   }
 
-  // Loss sums (f64) and correct counts of each segment's shards, added in shard order.
+  // Each segment's mean loss (its examples' losses summed by LOSS_BLOCKS blocks, whatever
+  // the shards) and correct count.
   private sumResults(batch: Batch): LossAndAccuracy[] {
-    return batch.examples.segments.map(({ n }, segment) => {
-      let loss = 0, correct = 0;
-      for (const s of batch.shards) {
-        if (s.segment !== segment) continue;
-        loss += s.result.view()[0]!;
-        correct += s.result.as("i32").view()[2]!;
-      }
-      return { loss: loss / n, correct };
-    });
+    const losses = new Float64Array(batch.n); // the shards cover the batch's rows in order
+    batch.shards.reduce((at, s) => (losses.set(s.losses.view(), at), at + s.n), 0);
+    const results = batch.examples.segments.map(({ n }) => ({ loss: 0, correct: 0, n }));
+    for (const [lo, hi, segment] of segmentCuts(batch.examples, LOSS_BLOCKS)) {
+      let block = 0;
+      for (let r = lo; r < hi; r++) block += losses[r]!;
+      results[segment]!.loss += block;
+    }
+    for (const s of batch.shards) results[s.segment]!.correct += s.correct.view()[0]!;
+    return results.map(({ loss, correct, n }) => ({ loss: loss / n, correct }));
   }
 }

@@ -33,8 +33,10 @@ export interface Shard {
   /** The segment (task) its rows belong to. */
   readonly segment: number;
   readonly table: Region<"u32">;
-  /** The shard's results: loss sum (f64), then correct count (i32). */
-  readonly result: Region<"f64">;
+  /** Its rows' losses (f64, one per example). */
+  readonly losses: Region<"f64">;
+  /** How many of its rows it got right (one i32). */
+  readonly correct: Region<"i32">;
 }
 
 /**
