@@ -71,6 +71,7 @@ export enum TablesLayout {
   gather_slots: usize;   // i32 [n, CTX]  where each (example, position) sits in the gather order (a shard: its rows)
   gather_weights: usize; // [n * CTX, H]  each pair's attention weight in every head, in gather order (whole batch, written by the shards)
   last_order: usize;     // i32 [n]  every example grouped by its last token, in batch order within a token (whole batch only)
+  losses: usize;         // f64 [n]  each example's loss (written by the shards; the host adds them in a fixed order)
 }
 export enum FastBatchLayout {
   n = offsetof<FastBatch>("n"), tokens = offsetof<FastBatch>("tokens"), labels = offsetof<FastBatch>("labels"),
@@ -80,7 +81,7 @@ export enum FastBatchLayout {
   gather_order = offsetof<FastBatch>("gather_order"),
   panel_rows = offsetof<FastBatch>("panel_rows"),
   gather_slots = offsetof<FastBatch>("gather_slots"), gather_weights = offsetof<FastBatch>("gather_weights"),
-  last_order = offsetof<FastBatch>("last_order"),
+  last_order = offsetof<FastBatch>("last_order"), losses = offsetof<FastBatch>("losses"),
   __size = offsetof<FastBatch>(),
 }
 
@@ -335,13 +336,13 @@ function divide(p: usize, n: i32, d: f32): void {
  * One shard of a training step: forward, the loss (gradient scaled for a mean over
  * `denominator` examples) and backward as far as d pre (in batch.dpost) and d attn (in
  * batch.da, each dot summed over `parts` column ranges of P and the first `u_parts` of U, see
- * attention_grads), all in the shard's own rows. Writes each example's loss (f64) at
- * `losses` and the number of correct predictions (i32) at `correct`.
+ * attention_grads), all in the shard's own rows. Writes each example's loss (f64) to
+ * batch.losses and the number of correct predictions (i32) at `correct`.
  */
-export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, losses: usize, correct: usize, cuts: usize, parts: i32, u_parts: i32): void {
+export function shard_loss_and_grad(dims: Dims, tb: Tables, batch: FastBatch, denominator: f64, correct: usize, cuts: usize, parts: i32, u_parts: i32): void {
   const dv = dims.d_vocab, dmlp = dims.d_mlp, n = batch.n;
   batch_forward(dims, tb, batch);
-  cross_entropies(batch.logits, batch.labels, n, dv, batch.dlogits, denominator, losses);
+  cross_entropies(batch.logits, batch.labels, n, dv, batch.dlogits, denominator, batch.losses);
   store<i32>(correct, count_correct(batch.logits, batch.labels, n, dv));
   // forward was: logits += post WLT, post = relu(pre); pre > 0 exactly where post > 0
   gemm_nn_panels_gated(n, dmlp, dv, batch.dlogits, dv, tb.WLp, batch.dpost, mlp_stride(dmlp), batch.post);
@@ -481,9 +482,9 @@ function attention_grads(dims: Dims, tb: Tables, batch: FastBatch, cuts: usize, 
 }
 
 /** One shard of an evaluation: forward and loss; results as in shard_loss_and_grad. */
-export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, losses: usize, correct: usize): void {
+export function shard_evaluate(dims: Dims, tb: Tables, batch: FastBatch, correct: usize): void {
   batch_forward(dims, tb, batch);
-  cross_entropies(batch.logits, batch.labels, batch.n, dims.d_vocab, 0, 1, losses);
+  cross_entropies(batch.logits, batch.labels, batch.n, dims.d_vocab, 0, 1, batch.losses);
   store<i32>(correct, count_correct(batch.logits, batch.labels, batch.n, dims.d_vocab));
 }
 

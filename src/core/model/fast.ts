@@ -169,7 +169,7 @@ function scratchFloats(k: Pick<Kernels, "pack_scratch_floats">, dims: Dims): num
  * The floats of each buffer of a batch of n examples: the per-example fields (rows of post
  * and d pre mlp_stride apart), dlogits transposed (its rows rounded up to 4), d attn, and the
  * whole batch's gather order, each pair's slot in it, the attention weights in its order, and
- * its last-token order.
+ * its last-token order; and each example's loss (f64, two floats).
  */
 export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: number, backward: boolean) {
   const { d_vocab: dv, n_heads: h, d_mlp: dmlp } = dims;
@@ -186,6 +186,7 @@ export function batchFloats(k: Pick<Kernels, "mlp_stride">, dims: Dims, n: numbe
       gather_slots: g * n * CONTEXT,
       gather_weights: g * n * CONTEXT * h,
       last_order: g * n,
+      losses: 2 * n,
     },
   };
 }
@@ -246,16 +247,15 @@ export class FastPath implements Path {
     }
     // Each segment is cut into shards of its own (a function of the batch's layout alone);
     // each shard's table points at its rows of every per-example buffer.
-    const losses = engine.alloc("f64", n);
     const shards: Shard[] = segmentCuts(split, MAX_SHARDS).map(([lo, hi, segment]) => {
       const rows = (r: Region | null, width: number): Region | null => r && r.at(lo * width);
       const f = whole.fields as Record<keyof typeof sizes, Region<"f32"> | null>;
       const table = engine.struct("FastBatch", {
         n: hi - lo, tokens: rows(whole.tokens, CONTEXT), labels: rows(whole.labels, 1),
         attn: rows(f.attn, widths.attn), post: rows(f.post, widths.post), logits: rows(f.logits, dv),
-        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n, gather_slots: rows(f.gather_slots, CONTEXT), gather_weights: f.gather_weights, last_order: null,
+        dlogits: rows(f.dlogits, dv), dpost: rows(f.dpost, widths.post), dlogitsT: rows(f.dlogitsT, 1), da: rows(f.da, widths.attn), gather_order: null, panel_rows: n, gather_slots: rows(f.gather_slots, CONTEXT), gather_weights: f.gather_weights, last_order: null, losses: rows(f.losses, 2),
       });
-      return { n: hi - lo, segment, table, losses: losses.at(lo, hi - lo), correct: engine.alloc("i32", 1) };
+      return { n: hi - lo, segment, table, correct: engine.alloc("i32", 1) };
     });
     return new Batch(split, whole.tokens, whole.labels, whole.fields, whole.table, shards, widths);
   }
@@ -270,7 +270,7 @@ export class FastPath implements Path {
   }
 
   async evaluate(batch: Batch): Promise<LossAndAccuracy[]> {
-    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", (s) => [s.losses.ptr, s.correct.ptr])]]);
+    await this.run([...this.tablesForward(), ["shards: forward, loss", "workers", this.shardCalls(batch, "shard_evaluate", (s) => [s.correct.ptr])]]);
     return this.sumResults(batch);
   }
 
@@ -313,7 +313,7 @@ export class FastPath implements Path {
     const [dims, params, grads, tables] = [this.model.dimsTable.ptr, this.model.paramsTable.ptr, this.model.gradsTable.ptr, this.tables.ptr];
     return [
       ...this.tablesForward(),
-      ["shards: forward, loss, d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.losses.ptr, s.correct.ptr, this.cuts.ptr, PARTS, U_PARTS])],
+      ["shards: forward, loss, d pre, d attn", "workers", this.shardCalls(batch, "shard_loss_and_grad", (s) => [batch.examples.segments[s.segment]!.n, s.correct.ptr, this.cuts.ptr, PARTS, U_PARTS])],
       ["table gradients: dP, dU, dWLT", "workers", this.tableGradCalls(batch)],
       ["tables backward: MLP side", "workers", parts((i) => ["tables_backward_rows", dims, params, grads, tables, i, PARTS, this.scratch(i)])],
       ["tables backward: attention heads", "workers", numbered(this.model.dims.n_heads, (h) => ["tables_backward_head", dims, params, grads, tables, batch.table.ptr, h])],
@@ -363,8 +363,7 @@ export class FastPath implements Path {
   // Each segment's mean loss (its examples' losses summed by LOSS_BLOCKS blocks, whatever
   // the shards) and correct count.
   private sumResults(batch: Batch): LossAndAccuracy[] {
-    const losses = new Float64Array(batch.n); // the shards cover the batch's rows in order
-    batch.shards.reduce((at, s) => (losses.set(s.losses.view(), at), at + s.n), 0);
+    const losses = batch.field("losses").as("f64").view();
     const results = batch.examples.segments.map(({ n }) => ({ loss: 0, correct: 0, n }));
     for (const [lo, hi, segment] of segmentCuts(batch.examples, LOSS_BLOCKS)) {
       let block = 0;

@@ -33,8 +33,6 @@ export interface Shard {
   /** The segment (task) its rows belong to. */
   readonly segment: number;
   readonly table: Region<"u32">;
-  /** Its rows' losses (f64, one per example). */
-  readonly losses: Region<"f64">;
   /** How many of its rows it got right (one i32). */
   readonly correct: Region<"i32">;
 }

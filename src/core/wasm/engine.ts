@@ -43,8 +43,8 @@ export interface Kernels {
   tables_backward_head(dims: number, weights: number, grads: number, tables: number, batch: number, head: number): void;
   tables_backward_embedding(dims: number, weights: number, grads: number, tables: number, part: number, parts: number): void;
   batch_forward(dims: number, tables: number, batch: number): void;
-  shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, losses: number, correct: number, cuts: number, parts: number, uParts: number): void;
-  shard_evaluate(dims: number, tables: number, batch: number, losses: number, correct: number): void;
+  shard_loss_and_grad(dims: number, tables: number, batch: number, denominator: number, correct: number, cuts: number, parts: number, uParts: number): void;
+  shard_evaluate(dims: number, tables: number, batch: number, correct: number): void;
   neuron_logit_grads(dims: number, tables: number, batch: number, n0: number, n1: number, scratch: number): void;
   table_grad_columns(dims: number, tables: number, batch: number, p0: number, p1: number, u0: number, u1: number): void;
   mlp_stride(d_mlp: number): number;

@@ -28,7 +28,7 @@ export const STRUCTS = {
   /** A batch (or one shard of it) on the fast path: only what is per example. */
   FastBatch: {
     n: "i32", tokens: "ptr", labels: "ptr", attn: "ptr", post: "ptr", logits: "ptr", dlogits: "ptr", dpost: "ptr",
-    dlogitsT: "ptr", da: "ptr", gather_order: "ptr", panel_rows: "i32", gather_slots: "ptr", gather_weights: "ptr", last_order: "ptr",
+    dlogitsT: "ptr", da: "ptr", gather_order: "ptr", panel_rows: "i32", gather_slots: "ptr", gather_weights: "ptr", last_order: "ptr", losses: "ptr",
   },
 } as const satisfies Record<string, Record<string, Kind>>;
 
