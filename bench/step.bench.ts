@@ -48,9 +48,10 @@ const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padS
 
 /**
  * The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran, the
- * median of the rounds' ratios of the two, and the SIMD peak calibrated in each round.
+ * median of the rounds' ratios of the two, and each round's steps (ms) at 1 thread and at 2
+ * workers, each with the SIMD peak (GFLOP/s) calibrated right after it.
  */
-let fastSteps: { one: number; two: number; paired: number; peaks: number[] } | undefined;
+let fastSteps: { one: number; two: number; paired: number; rounds: { one: number[]; two: number[]; peakOne: number[]; peakTwo: number[] } } | undefined;
 
 /** A step to time: a config on an engine, run by an executor (a pool) or on this thread. */
 interface StepCase {
@@ -64,15 +65,17 @@ interface StepCase {
 /**
  * The ms per training step of each case in each of `rounds` rounds (the median of the round's
  * steps), the cases taking turns within each round: a minute of neighbour load on a shared
- * machine then slows every case alike, and their ratios hold. `eachRound` runs after each
- * round's cases.
+ * machine then slows every case alike, and their ratios hold. `afterCase` runs after each
+ * case's turn.
  */
-async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number, eachRound?: () => Promise<void>): Promise<number[][]> {
+async function alternatingSteps(cases: readonly StepCase[], rounds: number, time: number, afterCase?: (i: number) => Promise<void>): Promise<number[][]> {
   const trainers = cases.map((c) => new Trainer(Run.assemble(c.engine, { ...DEFAULTS, ...c.config }, { executor: c.executor })));
   const times = cases.map((): number[] => []);
   for (let round = 0; round < rounds; round++) {
-    for (const [i, trainer] of trainers.entries()) times[i]!.push(await ms(cases[i]!.name, () => trainer.trainStep(), { time, iterations: 5 }));
-    await eachRound?.();
+    for (const [i, trainer] of trainers.entries()) {
+      times[i]!.push(await ms(cases[i]!.name, () => trainer.trainStep(), { time, iterations: 5 }));
+      await afterCase?.(i);
+    }
   }
   trainers.reverse().forEach((t) => t.run.dispose()); // an engine takes its runs back latest first
   return times;
@@ -83,18 +86,19 @@ async function stepBench(engine: Engine): Promise<void> {
   // Trainer.trainStep: zero the gradients, forward and backward, AdamW.
   const pool = await createWorkerPool(2);
   const rounds = quick ? 1 : 10;
-  // The peak is calibrated in every round too, so the floor the profile sets these steps
-  // against comes from the same minutes (a calibration that only runs minutes later, while a
-  // neighbour is busy, reads low and flatters the step).
-  const peaks: number[] = [];
+  // The peak is calibrated right after each fast case's turn too, so the floor the profile
+  // sets these steps against comes from the same minutes (a calibration that only runs
+  // minutes later, while a neighbour is busy, reads low and flatters the step).
+  const peaks: [number[], number[]] = [[], []];
   const byRound = await alternatingSteps([
     { name: "fast", config: { path: "fast" }, engine },
     { name: "fast, 2 workers", config: { path: "fast" }, engine: pool.engine, executor: pool },
     { name: "reference", config: { path: "reference" }, engine },
-  ], rounds, quick ? 500 : 1000, async () => void peaks.push(await simdPeak(engine, quick ? 200 : 300)));
+  ], rounds, quick ? 500 : 1000, async (i) => void (i < 2 && peaks[i]!.push(await simdPeak(engine, quick ? 200 : 300))));
   await pool.close();
   const [fast, fast2, reference] = byRound.map(median) as [number, number, number];
-  fastSteps = { one: fast, two: fast2, paired: median(byRound[0]!.map((t, r) => t / byRound[1]![r]!)), peaks };
+  const [one, two] = byRound as [number[], number[]];
+  fastSteps = { one: fast, two: fast2, paired: median(one.map((t, r) => t / two[r]!)), rounds: { one, two, peakOne: peaks[0], peakTwo: peaks[1] } };
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = Run.assemble(engine, cfg);
   const { data, model } = init;
@@ -112,7 +116,8 @@ async function stepBench(engine: Engine): Promise<void> {
   for (const [name, t] of [["wasm fast path, 2 workers", fast2], ["wasm fast path", fast], ["wasm reference path", reference], ["plain JS", js]] as const) {
     console.log(`  ${name.padEnd(26)}${fmt(t)}${(t / fast).toFixed(1).padStart(9)}x`);
   }
-  console.log(`  WASM SIMD peak calibrated after each round: ${Math.min(...peaks).toFixed(1)}–${Math.max(...peaks).toFixed(1)} GFLOP/s (median ${median(peaks).toFixed(1)})`);
+  const all = peaks.flat();
+  console.log(`  WASM SIMD peak calibrated after each fast case's turn: ${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)} GFLOP/s (median ${median(all).toFixed(1)})`);
 }
 
 // Where the fast step's time goes (1 thread): each phase of FastPath.lossAndGrad called on
@@ -131,10 +136,10 @@ async function profileBench(engine: Engine): Promise<void> {
   const before = await simdPeak(engine);
   const rows: [string, number][] = [];
   for (const [name, run] of [...phases, ["AdamW", () => model.adamwStep(cfg, 1)] as const]) rows.push([name, await ms(name, run, { time: quick ? 200 : 1000, iterations: 5 })]);
-  const calibrations = [before, await simdPeak(engine), ...(fastSteps?.peaks ?? [])];
+  const calibrations = [before, await simdPeak(engine), ...(fastSteps ? [...fastSteps.rounds.peakOne, ...fastSteps.rounds.peakTwo] : [])];
   const peak = Math.max(...calibrations);
   const floorMs = (f: number): number => (f / (peak * 1e9)) * 1000;
-  console.log(`\nfast step, by phase (1 thread, p50 ms), against its floor: its FLOP (products + mixes, counted from the kernels) at the WASM SIMD peak measured now (the best of ${calibrations.length} calibrations: before and after the phases${fastSteps ? ", and one in each round of the step section" : ""}), ${peak.toFixed(1)} GFLOP/s`);
+  console.log(`\nfast step, by phase (1 thread, p50 ms), against its floor: its FLOP (products + mixes, counted from the kernels) at the WASM SIMD peak measured now (the best of ${calibrations.length} calibrations: before and after the phases${fastSteps ? ", and one after each fast case's turn in the step section" : ""}), ${peak.toFixed(1)} GFLOP/s`);
   console.log(`  ${"phase".padEnd(44)}${"ms".padStart(9)}${"share".padStart(6)}${"MFLOP".padStart(9)}${"floor ms".padStart(10)}${"of floor".padStart(10)}`);
   const total = rows.reduce((a, [, t]) => a + t, 0);
   let products = 0, mixes = 0;
@@ -152,6 +157,13 @@ async function profileBench(engine: Engine): Promise<void> {
     console.log(`  the step (medians above): 1 thread ${fastSteps.one.toFixed(1)} ms = ${((100 * floor1) / fastSteps.one).toFixed(0)}% of the floor; ` +
       `2 workers ${fastSteps.two.toFixed(1)} ms = ${((100 * floor1) / 2 / fastSteps.two).toFixed(0)}% of the 2-thread floor, ${(fastSteps.one / fastSteps.two).toFixed(2)}x over 1 thread ` +
       `(round by round: ${fastSteps.paired.toFixed(2)}x)`);
+    // The same step against the floor of its own minute: each round's median step against the
+    // calibration taken right after it. Both move with a neighbour's load, which the best
+    // calibration above (set against the median step) does not cancel.
+    const { one, two, peakOne, peakTwo } = fastSteps.rounds;
+    const share = (steps: number[], peaks: number[], threads: number): string =>
+      `${(median(steps.map((t, r) => (products + mixes) / (peaks[r]! * 1e6) / threads / t)) * 100).toFixed(0)}%`;
+    console.log(`  round by round (each round's step against the peak calibrated right after it, median of the rounds): 1 thread ${share(one, peakOne, 1)} of the floor; 2 workers ${share(two, peakTwo, 2)} of the 2-thread floor`);
   }
   run.dispose();
 }
