@@ -47,11 +47,10 @@ const best = async (name: string, fn: () => unknown, opts: { time: number; itera
 const fmt = (x: number, digits = 1, width = 9): string => x.toFixed(digits).padStart(width);
 
 /**
- * The fast step's medians (ms) at 1 thread and 2 workers, when the step bench ran, the
- * median of the rounds' ratios of the two, and each round's steps (ms) at 1 thread and at 2
- * workers, each with the SIMD peak (GFLOP/s) calibrated right after it.
+ * When the step bench ran: the fast step's ms in each round at 1 thread and at 2 workers, and
+ * the SIMD peak (GFLOP/s) calibrated right after each of them.
  */
-let fastSteps: { one: number; two: number; paired: number; rounds: { one: number[]; two: number[]; peakOne: number[]; peakTwo: number[] } } | undefined;
+let fastSteps: { one: number[]; two: number[]; peaks: [one: number[], two: number[]] } | undefined;
 
 /** A step to time: a config on an engine, run by an executor (a pool) or on this thread. */
 interface StepCase {
@@ -94,11 +93,12 @@ async function stepBench(engine: Engine): Promise<void> {
     { name: "fast", config: { path: "fast" }, engine },
     { name: "fast, 2 workers", config: { path: "fast" }, engine: pool.engine, executor: pool },
     { name: "reference", config: { path: "reference" }, engine },
-  ], rounds, quick ? 500 : 1000, async (i) => void (i < 2 && peaks[i]!.push(await simdPeak(engine, quick ? 200 : 300))));
+  ], rounds, quick ? 500 : 1000, async (i) => {
+    if (i < 2) peaks[i]!.push(await simdPeak(engine, quick ? 200 : 300));
+  });
   await pool.close();
   const [fast, fast2, reference] = byRound.map(median) as [number, number, number];
-  const [one, two] = byRound as [number[], number[]];
-  fastSteps = { one: fast, two: fast2, paired: median(one.map((t, r) => t / two[r]!)), rounds: { one, two, peakOne: peaks[0], peakTwo: peaks[1] } };
+  fastSteps = { one: byRound[0]!, two: byRound[1]!, peaks };
   // The same step in plain JS: per-example float64 model, AdamW over every tensor.
   const init = Run.assemble(engine, cfg);
   const { data, model } = init;
@@ -136,9 +136,10 @@ async function profileBench(engine: Engine): Promise<void> {
   const before = await simdPeak(engine);
   const rows: [string, number][] = [];
   for (const [name, run] of [...phases, ["AdamW", () => model.adamwStep(cfg, 1)] as const]) rows.push([name, await ms(name, run, { time: quick ? 200 : 1000, iterations: 5 })]);
-  const calibrations = [before, await simdPeak(engine), ...(fastSteps ? [...fastSteps.rounds.peakOne, ...fastSteps.rounds.peakTwo] : [])];
+  const calibrations = [before, await simdPeak(engine), ...(fastSteps?.peaks.flat() ?? [])];
   const peak = Math.max(...calibrations);
-  const floorMs = (f: number): number => (f / (peak * 1e9)) * 1000;
+  // ms that `f` FLOP take at `gflops` (by default this run's best calibration)
+  const floorMs = (f: number, gflops = peak): number => f / (gflops * 1e6);
   console.log(`\nfast step, by phase (1 thread, p50 ms), against its floor: its FLOP (products + mixes, counted from the kernels) at the WASM SIMD peak measured now (the best of ${calibrations.length} calibrations: before and after the phases${fastSteps ? ", and one after each fast case's turn in the step section" : ""}), ${peak.toFixed(1)} GFLOP/s`);
   console.log(`  ${"phase".padEnd(44)}${"ms".padStart(9)}${"share".padStart(6)}${"MFLOP".padStart(9)}${"floor ms".padStart(10)}${"of floor".padStart(10)}`);
   const total = rows.reduce((a, [, t]) => a + t, 0);
@@ -154,16 +155,17 @@ async function profileBench(engine: Engine): Promise<void> {
   const floor1 = floorMs(products + mixes), floorProducts = floorMs(products);
   console.log(`  step floor: ${((products + mixes) / 1e9).toFixed(2)} GFLOP -> ${floor1.toFixed(1)} ms on 1 thread, ${(floor1 / 2).toFixed(1)} ms on 2 (products alone: ${(products / 1e9).toFixed(2)} GFLOP, ${floorProducts.toFixed(1)} ms)`);
   if (fastSteps) {
-    console.log(`  the step (medians above): 1 thread ${fastSteps.one.toFixed(1)} ms = ${((100 * floor1) / fastSteps.one).toFixed(0)}% of the floor; ` +
-      `2 workers ${fastSteps.two.toFixed(1)} ms = ${((100 * floor1) / 2 / fastSteps.two).toFixed(0)}% of the 2-thread floor, ${(fastSteps.one / fastSteps.two).toFixed(2)}x over 1 thread ` +
-      `(round by round: ${fastSteps.paired.toFixed(2)}x)`);
+    const { one, two, peaks } = fastSteps;
+    const [oneMs, twoMs] = [median(one), median(two)];
+    console.log(`  the step (medians above): 1 thread ${oneMs.toFixed(1)} ms = ${((100 * floor1) / oneMs).toFixed(0)}% of the floor; ` +
+      `2 workers ${twoMs.toFixed(1)} ms = ${((100 * floor1) / 2 / twoMs).toFixed(0)}% of the 2-thread floor, ${(oneMs / twoMs).toFixed(2)}x over 1 thread ` +
+      `(round by round: ${median(one.map((t, r) => t / two[r]!)).toFixed(2)}x)`);
     // The same step against the floor of its own minute: each round's median step against the
     // calibration taken right after it. Both move with a neighbour's load, which the best
     // calibration above (set against the median step) does not cancel.
-    const { one, two, peakOne, peakTwo } = fastSteps.rounds;
-    const share = (steps: number[], peaks: number[], threads: number): string =>
-      `${(median(steps.map((t, r) => (products + mixes) / (peaks[r]! * 1e6) / threads / t)) * 100).toFixed(0)}%`;
-    console.log(`  round by round (each round's step against the peak calibrated right after it, median of the rounds): 1 thread ${share(one, peakOne, 1)} of the floor; 2 workers ${share(two, peakTwo, 2)} of the 2-thread floor`);
+    const share = (steps: number[], gflops: number[], threads: number): string =>
+      `${(median(steps.map((t, r) => floorMs(products + mixes, gflops[r]!) / threads / t)) * 100).toFixed(0)}%`;
+    console.log(`  round by round (each round's step against the peak calibrated right after it, median of the rounds): 1 thread ${share(one, peaks[0], 1)} of the floor; 2 workers ${share(two, peaks[1], 2)} of the 2-thread floor`);
   }
   run.dispose();
 }
