@@ -22,6 +22,7 @@ import { referenceLossAndGrad } from "../src/reference/model.js";
 import { createWorkerPool } from "../src/node/pool.js";
 import { runSweep } from "../src/node/sweep.js";
 import { loadEngine } from "../src/node/wasm.js";
+import { lineRoundTripNs } from "./line-trip.js";
 import { median } from "./median.js";
 
 const quick = process.argv.includes("--quick");
@@ -89,6 +90,7 @@ async function stepBench(engine: Engine): Promise<void> {
   // sets these steps against comes from the same minutes (a calibration that only runs
   // minutes later, while a neighbour is busy, reads low and flatters the step).
   const peaks: [number[], number[]] = [[], []];
+  const tripBefore = await lineRoundTripNs();
   const byRound = await alternatingSteps([
     { name: "fast", config: { path: "fast" }, engine },
     { name: "fast, 2 workers", config: { path: "fast" }, engine: pool.engine, executor: pool },
@@ -96,6 +98,7 @@ async function stepBench(engine: Engine): Promise<void> {
   ], rounds, quick ? 500 : 1000, async (i) => {
     if (i < 2) peaks[i]!.push(await simdPeak(engine, quick ? 200 : 300));
   });
+  const tripAfter = await lineRoundTripNs();
   await pool.close();
   const [fast, fast2, reference] = byRound.map(median) as [number, number, number];
   fastSteps = { one: byRound[0]!, two: byRound[1]!, peaks };
@@ -118,6 +121,7 @@ async function stepBench(engine: Engine): Promise<void> {
   }
   const all = peaks.flat();
   console.log(`  WASM SIMD peak calibrated after each fast case's turn: ${Math.min(...all).toFixed(1)}–${Math.max(...all).toFixed(1)} GFLOP/s (median ${median(all).toFixed(1)})`);
+  console.log(`  a cache line's round trip between two threads (what 2 workers pay for each line they share): ${tripBefore.toFixed(0)} ns before the rounds, ${tripAfter.toFixed(0)} ns after`);
 }
 
 // Where the fast step's time goes (1 thread): each phase of FastPath.lossAndGrad called on
@@ -375,6 +379,7 @@ async function twinCheck(): Promise<void> {
   await once(twin, "exit");
   run.dispose();
   const ratio = median(times[1].map((t, i) => t / times[0][i]!));
+  console.log(`  a cache line's round trip between two threads, now: ${(await lineRoundTripNs()).toFixed(0)} ns`);
   console.log(`  control: a one-thread step alone ${median(times[0]).toFixed(1)} ms, beside an independent one-thread run on the other core (nothing shared) ${median(times[1]).toFixed(1)} ms: ${ratio.toFixed(3)}x as long (median of ${rounds} paired rounds)`);
 }
 
