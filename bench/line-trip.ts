@@ -1,9 +1,10 @@
 // How far apart the two threads of a pool sit: the round trip of one cache line between this
 // thread and a worker, each spinning on a shared counter and bumping it when it is its turn.
-// On one chip (cores sharing an L3) that takes 50-100 ns; on this VM it reads 200-600 ns,
-// and the figure moves from minute to minute as the host places the two vCPUs. A 2-worker
-// step pays it for every line one core wrote and the other reads (see the timeline), so the
-// bench prints it beside the steps it measured.
+// On one chip (cores sharing an L3) that takes 50-100 ns; on the development VM it reads
+// 440-520 ns, while how much longer a 2-worker step's calls take moves from minute to minute
+// around it (the neighbours' load on the path). A 2-worker step pays it for every line one
+// core wrote and the other reads (see the timeline), so the bench prints it beside the steps
+// it measured.
 
 import { once } from "node:events";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";

@@ -352,6 +352,7 @@ async function timelineBench(file: string): Promise<void> {
     threads: t.threads.map((th) => ({ ...th, start: th.start - step[0]!.start, end: th.end - step[0]!.start })) }))), null, 1));
   console.log(`  raw timings -> ${file}`);
   await twinCheck();
+  console.log(`  a cache line's round trip between two threads, now: ${(await lineRoundTripNs()).toFixed(0)} ns`);
 }
 
 // Whether a second core slows a step by itself (memory bandwidth, clock) or through the data
@@ -380,7 +381,6 @@ async function twinCheck(): Promise<void> {
   await once(twin, "exit");
   run.dispose();
   const ratio = median(times[1].map((t, i) => t / times[0][i]!));
-  console.log(`  a cache line's round trip between two threads, now: ${(await lineRoundTripNs()).toFixed(0)} ns`);
   console.log(`  control: a one-thread step alone ${median(times[0]).toFixed(1)} ms, beside an independent one-thread run on the other core (nothing shared) ${median(times[1]).toFixed(1)} ms: ${ratio.toFixed(3)}x as long (median of ${rounds} paired rounds)`);
 }
 
