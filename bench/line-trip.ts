@@ -1,10 +1,11 @@
 // How far apart the two threads of a pool sit: the round trip of one cache line between this
 // thread and a worker, each spinning on a shared counter and bumping it when it is its turn.
-// On one chip (cores sharing an L3) that takes 50-100 ns; on the development VM it reads
-// 440-520 ns, while how much longer a 2-worker step's calls take moves from minute to minute
-// around it (the neighbours' load on the path). A 2-worker step pays it for every line one
-// core wrote and the other reads (see the timeline), so the bench prints it beside the steps
-// it measured.
+// The development VM (a Firecracker guest) has its two vCPUs placed anew by the host from time
+// to time, and the round trip shows where: 440-520 ns on cores far apart (a 2-worker step's
+// calls then take 1.07-1.25x as long as on one thread), 110-230 ns close by, either on two
+// cores sharing a cache (the calls as fast as on one thread) or on the two threads of one core
+// (the timeline's control, an independent run on the other vCPU, then slows a step 1.86-1.92x,
+// and two workers gain nothing). So the bench prints it beside the steps it measured.
 
 import { once } from "node:events";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";

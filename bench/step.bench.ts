@@ -331,8 +331,24 @@ async function timelineBench(file: string): Promise<void> {
   await pool.close();
   const med = (steps: PhaseTiming[][], phase: number, f: (t: PhaseTiming) => number): number => median(steps.map((step) => f(step[phase]!)));
   const busyOf = (t: PhaseTiming): number => t.threads.reduce((a, th) => a + th.busy, 0);
-  console.log(`\nfast step timeline, 2 workers, p=${DEFAULTS.p} r=${DEFAULTS.frac}: median over ${steps} steps, ms (busy: inside kernel calls; lag: from the phase's start to a worker's first call; tail: from a worker's last call to the phase's end; 1 thread: the same calls' time on one thread, and both workers' busy time against it)`);
-  console.log(`  ${"phase".padEnd(42)}${"wall".padStart(7)}${"busy 1".padStart(8)}${"busy 2".padStart(8)}${"idle".padStart(7)}${"lag 1".padStart(7)}${"lag 2".padStart(7)}${"tail 1".padStart(8)}${"tail 2".padStart(8)}${"1 thread".padStart(9)}${"2 / 1".padStart(7)}  calls`);
+  // Thread k's time inside its calls in step s's phase i, and the same calls' (by their index
+  // in the phase's list) on one thread: whether both cores slowed alike, or one of them alone.
+  const threadAgainstOne = (s: number, i: number, k: number): [number, number] => {
+    const th = recorded[s]![i]!.threads[k];
+    if (!th) return [0, 0];
+    const one = new Map(alone[s]![i]!.threads[0]!.each);
+    return [th.busy, th.each.reduce((a, [call]) => a + one.get(call)!, 0)];
+  };
+  const slowdown = (k: number, phases: number[]): number => median(recorded.map((_, s) => {
+    const [mine, single] = phases.map((i) => threadAgainstOne(s, i, k)).reduce(([a, b], [x, y]) => [a + x, b + y], [0, 0]);
+    return mine / single;
+  }));
+  // The worker phases whose calls are the same list on one thread (the table gradients' column
+  // ranges are one per thread, so theirs is not).
+  const sameCalls = recorded[0]!.flatMap((t, i) => (t.where === "workers" && t.threads.reduce((a, th) => a + th.calls, 0) === alone[0]![i]!.threads[0]!.calls ? [i] : []));
+  const eachThread = (i: number): string => (sameCalls.includes(i) ? [0, 1].map((k) => slowdown(k, [i]).toFixed(2)).join(" ") : "");
+  console.log(`\nfast step timeline, 2 workers, p=${DEFAULTS.p} r=${DEFAULTS.frac}: median over ${steps} steps, ms (busy: inside kernel calls; lag: from the phase's start to a worker's first call; tail: from a worker's last call to the phase's end; 1 thread: the same calls' time on one thread, and both workers' busy time against it; each: this thread's and the worker's calls against the same calls on one thread)`);
+  console.log(`  ${"phase".padEnd(42)}${"wall".padStart(7)}${"busy 1".padStart(8)}${"busy 2".padStart(8)}${"idle".padStart(7)}${"lag 1".padStart(7)}${"lag 2".padStart(7)}${"tail 1".padStart(8)}${"tail 2".padStart(8)}${"1 thread".padStart(9)}${"2 / 1".padStart(7)}${"each".padStart(11)}  calls`);
   let wall = 0, busy = 0, idle = 0, one = 0;
   recorded[0]!.forEach((first, i) => {
     const w = med(recorded, i, (t) => t.end - t.start);
@@ -344,10 +360,11 @@ async function timelineBench(file: string): Promise<void> {
     const phaseIdle = first.where === "workers" ? workers * w - threads.reduce((a, t) => a + t.busy, 0) : w; // a serial phase idles the other worker
     wall += w; busy += threads.reduce((a, t) => a + t.busy, 0); idle += phaseIdle; one += single;
     const col = (k: number, f: (t: (typeof threads)[number]) => number): string => (threads[k] ? fmt(f(threads[k]), 2, 8) : "".padStart(8));
-    console.log(`  ${first.phase.padEnd(42)}${fmt(w, 2, 7)}${col(0, (t) => t.busy)}${col(1, (t) => t.busy)}${fmt(phaseIdle, 2, 7)}${col(0, (t) => t.lag).slice(1)}${col(1, (t) => t.lag).slice(1)}${col(0, (t) => t.tail)}${col(1, (t) => t.tail)}${fmt(single, 2, 9)}${(both / single).toFixed(2).padStart(7)}  ${first.where === "workers" ? first.threads.map((t) => t.calls).join("/") : "here"}`);
+    console.log(`  ${first.phase.padEnd(42)}${fmt(w, 2, 7)}${col(0, (t) => t.busy)}${col(1, (t) => t.busy)}${fmt(phaseIdle, 2, 7)}${col(0, (t) => t.lag).slice(1)}${col(1, (t) => t.lag).slice(1)}${col(0, (t) => t.tail)}${col(1, (t) => t.tail)}${fmt(single, 2, 9)}${(both / single).toFixed(2).padStart(7)}${eachThread(i).padStart(11)}  ${first.where === "workers" ? first.threads.map((t) => t.calls).join("/") : "here"}`);
   });
   console.log(`  ${"step (sum of phases)".padEnd(42)}${fmt(wall, 2, 7)}   both workers busy ${busy.toFixed(1)} ms of ${(2 * wall).toFixed(1)} (${((100 * busy) / (2 * wall)).toFixed(0)}%), idle ${idle.toFixed(1)} ms; ` +
     `the same calls on one thread ${one.toFixed(1)} ms: split over two cores they take ${(busy / one).toFixed(2)}x as long`);
+  console.log(`  each thread's calls against the same calls on one thread (the "each" column; over the phases that show it): this thread's ${slowdown(0, sameCalls).toFixed(2)}x, the worker's ${slowdown(1, sameCalls).toFixed(2)}x as long (median of the steps)`);
   writeFileSync(file, JSON.stringify(recorded.map((step) => step.map((t) => ({ ...t, start: t.start - step[0]!.start, end: t.end - step[0]!.start,
     threads: t.threads.map((th) => ({ ...th, start: th.start - step[0]!.start, end: th.end - step[0]!.start })) }))), null, 1));
   console.log(`  raw timings -> ${file}`);
