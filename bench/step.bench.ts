@@ -372,25 +372,28 @@ async function timelineBench(file: string): Promise<void> {
   console.log(`  a cache line's round trip between two threads, now: ${(await lineRoundTripNs()).toFixed(0)} ns`);
 }
 
-// Whether a second core slows a step by itself (memory bandwidth, clock) or through the data
-// the two cores share: a one-thread step alone, and with an independent one-thread run
-// (bench/twin.ts) stepping on the other core, in rounds taking turns.
+// Whether a second core slows a step by itself (memory bandwidth, clock, a core shared) or
+// through the data the two cores share: a one-thread step alone, and with an independent
+// one-thread run (bench/twin.ts) stepping on the other core, in rounds taking turns; and that
+// run's own steps meanwhile, how fast the other core is beside this one.
 async function twinCheck(): Promise<void> {
   const run = Run.assemble(await loadEngine(), DEFAULTS);
   const trainer = new Trainer(run);
   for (let i = 0; i < 5; i++) await trainer.trainStep();
-  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const flag = new Int32Array(new SharedArrayBuffer(12)); // state, the twin's steps, their µs
   const twin = new Worker(new URL("./twin.js", import.meta.url), { workerData: flag });
   await once(twin, "message");
-  const rounds = quick ? 4 : 20, times: [number[], number[]] = [[], []];
+  const rounds = quick ? 4 : 20, times: [number[], number[]] = [[], []], twinRatios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     for (const on of round % 2 ? [1, 0] : [0, 1]) {
       Atomics.store(flag, 0, on);
       Atomics.notify(flag, 0);
       await new Promise((resolve) => setTimeout(resolve, 20)); // the twin is mid-step
+      const [steps, micros] = [Atomics.load(flag, 1), Atomics.load(flag, 2)];
       const t0 = performance.now();
       for (let i = 0; i < 5; i++) await trainer.trainStep();
       times[on]!.push((performance.now() - t0) / 5);
+      if (on && Atomics.load(flag, 1) > steps) twinRatios.push((Atomics.load(flag, 2) - micros) / 1000 / (Atomics.load(flag, 1) - steps) / times[1].at(-1)!);
     }
   }
   Atomics.store(flag, 0, 2);
@@ -398,7 +401,8 @@ async function twinCheck(): Promise<void> {
   await once(twin, "exit");
   run.dispose();
   const ratio = median(times[1].map((t, i) => t / times[0][i]!));
-  console.log(`  control: a one-thread step alone ${median(times[0]).toFixed(1)} ms, beside an independent one-thread run on the other core (nothing shared) ${median(times[1]).toFixed(1)} ms: ${ratio.toFixed(3)}x as long (median of ${rounds} paired rounds)`);
+  console.log(`  control: a one-thread step alone ${median(times[0]).toFixed(1)} ms, beside an independent one-thread run on the other core (nothing shared) ${median(times[1]).toFixed(1)} ms: ${ratio.toFixed(3)}x as long (median of ${rounds} paired rounds); ` +
+    `that run's own steps meanwhile ${median(twinRatios).toFixed(3)}x as long as this thread's (how fast the other core is)`);
 }
 
 const engine = await loadEngine();
