@@ -334,8 +334,7 @@ async function timelineBench(file: string): Promise<void> {
   // Thread k's time inside its calls in step s's phase i, and the same calls' (by their index
   // in the phase's list) on one thread: whether both cores slowed alike, or one of them alone.
   const threadAgainstOne = (s: number, i: number, k: number): [number, number] => {
-    const th = recorded[s]![i]!.threads[k];
-    if (!th) return [0, 0];
+    const th = recorded[s]![i]!.threads[k]!; // a worker phase has a record for every thread, with 0 calls too
     const one = new Map(alone[s]![i]!.threads[0]!.each);
     return [th.busy, th.each.reduce((a, [call]) => a + one.get(call)!, 0)];
   };
@@ -393,7 +392,8 @@ async function twinCheck(): Promise<void> {
       const t0 = performance.now();
       for (let i = 0; i < 5; i++) await trainer.trainStep();
       times[on]!.push((performance.now() - t0) / 5);
-      if (on && Atomics.load(flag, 1) > steps) twinRatios.push((Atomics.load(flag, 2) - micros) / 1000 / (Atomics.load(flag, 1) - steps) / times[1].at(-1)!);
+      const twinSteps = Atomics.load(flag, 1) - steps;
+      if (on && twinSteps > 0) twinRatios.push((Atomics.load(flag, 2) - micros) / 1000 / twinSteps / times[1].at(-1)!);
     }
   }
   Atomics.store(flag, 0, 2);
